@@ -1,0 +1,115 @@
+"""``grader``: the command line (click), for students, CI and instructors."""
+
+from __future__ import annotations
+
+import glob
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from grader.java import JavaMissing, require_java
+from grader.sandbox import Limits
+
+
+def _need_java() -> None:
+    try:
+        require_java()
+    except JavaMissing as error:
+        click.echo(str(error), err=True)
+        sys.exit(3)
+
+
+def _expand(paths: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for pattern in paths:
+        matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        if not matches:
+            raise click.BadParameter(f"{pattern} matches nothing", param_hint="PATH")
+        for match in matches:
+            path = Path(match)
+            if not path.exists():
+                raise click.BadParameter(f"{path} does not exist", param_hint="PATH")
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dsc650-assignment08-grader")
+def main() -> None:
+    """Grade DSC 650 Assignment 8 (Spark Structured Streaming) submissions."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the reports.")
+@click.option("--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Submissions graded at once.")
+@click.option("--timeout", type=click.FloatRange(5, 3600), default=Limits.part_seconds, show_default=True, help="Seconds each part of a submission may run.")
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
+@click.option("--seed", type=int, help="Grade on a fresh fixture set generated from this seed.")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
+def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data_dir: Path | None, seed: int | None, rubric_path: Path | None) -> None:
+    """Grade submissions (zips, folders or globs) and write reports to --out."""
+    if data_dir and seed is not None:
+        raise click.UsageError("--data-dir and --seed exclude each other")
+    submissions = _expand(paths)
+    _need_java()
+    from grader.batch import grade_batch
+    from grader.checks import CHECK_IDS
+    from grader.fixtures import generate
+    from grader.golden import GoldenError
+    from grader.progress import Progress
+    from grader.reference import BUNDLED_DATA, expected_for
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(rubric_path or DEFAULT_RUBRIC, known=CHECK_IDS)
+    except RubricError as error:
+        raise click.ClickException(str(error)) from None
+    limits = Limits(part_seconds=timeout)
+    with tempfile.TemporaryDirectory(prefix="dsc650-data-") as scratch:
+        if seed is not None:
+            data_dir = generate(Path(scratch) / "data", seed)
+        data_dir = data_dir or BUNDLED_DATA
+        try:
+            expected = expected_for(data_dir, limits)
+        except GoldenError as error:
+            raise click.ClickException(str(error)) from None
+        with Progress(len(submissions)) as progress:
+            result = grade_batch(submissions, out_dir, data_dir, expected, rubric, limits, jobs=jobs, on_done=progress.done)
+        progress.summary(result.grades, rubric, out_dir)
+    sys.exit(1 if result.grader_errors else 0)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Dataset (default: the bundled fixtures).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/expected).")
+def regenerate(data_dir: Path | None, out_dir: Path | None) -> None:
+    """Rewrite the golden outputs from the reference solution."""
+    _need_java()
+    from grader.golden import GoldenError
+    from grader.reference import BUNDLED_DATA, BUNDLED_EXPECTED
+    from grader.reference import regenerate as run_regenerate
+
+    try:
+        written = run_regenerate(data_dir or BUNDLED_DATA, out_dir or BUNDLED_EXPECTED)
+    except GoldenError as error:
+        raise click.ClickException(str(error)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/data).")
+def fixtures(seed: int, out_dir: Path | None) -> None:
+    """Generate a fixture dataset (then run `grader regenerate` for its goldens)."""
+    from grader.fixtures import generate
+    from grader.reference import BUNDLED_DATA
+
+    click.echo(f"wrote {generate(out_dir or BUNDLED_DATA, seed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Map a student's column names onto the contract's, accepting equivalent forms.
+
+Accepted without penalty, and reported: another column order, different letter case, a
+``window`` struct instead of ``window_start``/``window_end``, ``ride_id`` instead of ``uuid``
+(they are one-to-one), another name for the mean (``avg(speed)``...), other side prefixes in the
+join (``a_``, ``accel_``, ``_loc`` suffixes...), and extra columns, which are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from grader.tables import Row
+
+SIDES = {
+    "acc": ("acc", "a", "accel", "accels", "acceleration", "accelerations", "left"),
+    "loc": ("loc", "l", "location", "locations", "gps", "right"),
+}
+MEAN_NAMES = ("mean_speed", "avg_speed", "average_speed", "speed_mean", "speed_avg", "avg(speed)", "mean(speed)", "mean", "avg", "average", "speed")
+
+
+def _tokens(name: str) -> tuple[str, ...]:
+    return tuple(t for t in re.split(r"[^a-z0-9]+", name.lower()) if t)
+
+
+@dataclass
+class ColumnMap:
+    """Canonical name -> the student's column; what was renamed; what is missing."""
+
+    found: dict[str, str] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    via_ride_id: set[str] = field(default_factory=set)  # canonical uuid columns read from ride_id
+
+    def rename(self, rows: list[Row], ride_to_uuid: dict[str, str]) -> list[Row]:
+        out = []
+        for row in rows:
+            new = {}
+            for canonical, theirs in self.found.items():
+                value = row.get(theirs)
+                if canonical in self.via_ride_id and value is not None:
+                    value = ride_to_uuid.get(value, value)
+                new[canonical] = value
+            out.append(new)
+        return out
+
+
+def _find(columns: list[str], candidates: list[tuple[str, ...]]) -> str | None:
+    by_tokens = {_tokens(c): c for c in columns}
+    for wanted in candidates:
+        if wanted in by_tokens:
+            return by_tokens[wanted]
+    return None
+
+
+def map_columns(columns: list[str], wanted: list[str]) -> ColumnMap:
+    """Find each wanted column; ``uuid`` may come from ``ride_id``, ``acc_x`` from ``a_x``..."""
+    result = ColumnMap()
+    for name in wanted:
+        side, _, base = name.partition("_") if name.split("_")[0] in SIDES else ("", "", name)
+        bases = [base] + (["ride_id"] if base == "uuid" else [])
+        theirs = None
+        for candidate_base in bases:
+            base_tokens = _tokens(candidate_base)
+            if side:
+                forms = [(alias, *base_tokens) for alias in SIDES[side]] + [(*base_tokens, alias) for alias in SIDES[side]]
+            elif candidate_base == "mean_speed":
+                forms = [_tokens(n) for n in MEAN_NAMES]
+            else:
+                forms = [base_tokens]
+            theirs = _find(columns, forms)
+            if theirs:
+                if candidate_base == "ride_id" and base == "uuid":
+                    result.via_ride_id.add(name)
+                break
+        if theirs is None:
+            result.missing.append(name)
+            continue
+        result.found[name] = theirs
+        if theirs != name:
+            result.notes.append(f"read `{theirs}` as `{name}`")
+    return result
+
+
+def flatten_window(rows: list[Row]) -> list[Row]:
+    """A ``window`` struct column becomes ``window_start`` and ``window_end``."""
+    out = []
+    for row in rows:
+        new = {}
+        for key, value in row.items():
+            if isinstance(value, dict) and {"start", "end"} <= value.keys():
+                new[f"{key}_start"], new[f"{key}_end"] = value["start"], value["end"]
+            else:
+                new[key] = value
+        out.append(new)
+    return out

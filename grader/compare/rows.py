@@ -1,0 +1,68 @@
+"""Multiset comparison of rows, with chispa's row comparer and a float tolerance.
+
+Row order never matters. Rows are grouped by a key; inside a key, rows pair up when chispa's
+``are_rows_approx_equal`` says so; what is left is missing, unexpected or, when both sides have
+a leftover under one key, a differing pair (the most useful thing to show a student).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from chispa.row_comparer import are_rows_approx_equal
+from pyspark.sql import Row as SparkRow
+
+from grader.tables import Row
+
+PRECISION = 1e-6
+
+
+@dataclass
+class RowDiff:
+    expected: int
+    got: int
+    matched: int = 0
+    missing: list[Row] = field(default_factory=list)
+    unexpected: list[Row] = field(default_factory=list)
+    differing: list[tuple[Row, Row]] = field(default_factory=list)
+
+    @property
+    def equal(self) -> bool:
+        return not (self.missing or self.unexpected or self.differing)
+
+
+def _spark_row(row: Row, columns: list[str]) -> SparkRow:
+    return SparkRow(**{c: row.get(c) for c in columns})
+
+
+def _sort_key(key: tuple) -> tuple:
+    return tuple((v is None, str(v)) for v in key)
+
+
+def compare_rows(expected: list[Row], got: list[Row], key: list[str], columns: list[str], precision: float = PRECISION) -> RowDiff:
+    """Compare on ``columns``; pair rows sharing the values of ``key``."""
+    diff = RowDiff(expected=len(expected), got=len(got))
+    groups: dict[tuple, tuple[list[Row], list[Row]]] = defaultdict(lambda: ([], []))
+    for row in expected:
+        groups[tuple(row.get(k) for k in key)][0].append(row)
+    for row in got:
+        groups[tuple(row.get(k) for k in key)][1].append(row)
+    for group_key in sorted(groups, key=_sort_key):
+        wanted, have = groups[group_key]
+        left = list(have)
+        unmatched = []
+        for row in wanted:
+            mine = _spark_row(row, columns)
+            for i, candidate in enumerate(left):
+                if are_rows_approx_equal(mine, _spark_row(candidate, columns), precision, allow_nan_equality=True):
+                    del left[i]
+                    diff.matched += 1
+                    break
+            else:
+                unmatched.append(row)
+        pairs = min(len(unmatched), len(left))
+        diff.differing += list(zip(unmatched[:pairs], left[:pairs]))
+        diff.missing += unmatched[pairs:]
+        diff.unexpected += left[pairs:]
+    return diff

@@ -1,0 +1,103 @@
+"""The DeepDrive layout: kinds, schemas, steps, and reading or restamping one step.
+
+Everything that knows what a dataset folder looks like lives here, so the generator, the
+replay and the checks agree on one definition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+KINDS = ("accelerations", "locations")
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+_COMMON = [
+    pa.field("id", pa.string()),
+    pa.field("ride_id", pa.string()),
+    pa.field("uuid", pa.string()),
+    pa.field("timestamp", TIMESTAMP),
+    pa.field("offset", pa.float64()),
+]
+_TAIL = [pa.field("timelapse", pa.bool_()), pa.field("filename", pa.string())]
+SCHEMAS: dict[str, pa.Schema] = {
+    "accelerations": pa.schema(_COMMON + [pa.field(c, pa.float64()) for c in ("x", "y", "z")] + _TAIL),
+    "locations": pa.schema(
+        _COMMON
+        + [pa.field(c, pa.float64()) for c in ("course", "latitude", "longitude")]
+        + [pa.field("geohash", pa.string())]
+        + [pa.field(c, pa.float64()) for c in ("speed", "accuracy")]
+        + _TAIL
+    ),
+}
+
+
+class DatasetError(ValueError):
+    """A data folder that does not have the DeepDrive layout."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One ``t=SSS.S`` folder: its name and the seconds since the start it stands for."""
+
+    name: str
+    seconds: float
+
+
+def step_name(seconds: float) -> str:
+    return f"t={seconds:05.1f}"
+
+
+def list_steps(data_dir: Path) -> list[Step]:
+    """Every step of either kind, in time order; raises DatasetError on a foreign layout."""
+    data_dir = Path(data_dir)
+    missing = [kind for kind in KINDS if not (data_dir / kind).is_dir()]
+    if missing:
+        raise DatasetError(f"{data_dir} has no {' or '.join(missing)} folder: expected the bdd layout")
+    names: set[str] = set()
+    for kind in KINDS:
+        for folder in (data_dir / kind).iterdir():
+            if folder.is_dir() and folder.name.startswith("t="):
+                try:
+                    float(folder.name[2:])
+                except ValueError:
+                    raise DatasetError(f"{folder} is not a t=SSS.S step folder") from None
+                names.add(folder.name)
+    if not names:
+        raise DatasetError(f"{data_dir} holds no t=SSS.S step folders")
+    return sorted((Step(name, float(name[2:])) for name in names), key=lambda s: (s.seconds, s.name))
+
+
+def read_step(data_dir: Path, kind: str, step: str) -> pa.Table:
+    """All rows of one kind in one step (files in name order), in the kind's schema."""
+    files = sorted((Path(data_dir) / kind / step).glob("*.parquet"))
+    tables = [pq.read_table(f, partitioning=None).select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for f in files]
+    return pa.concat_tables(tables) if tables else SCHEMAS[kind].empty_table()
+
+
+def micros(instant: datetime) -> int:
+    return (instant - EPOCH) // timedelta(microseconds=1)
+
+
+def restamp(table: pa.Table, start: datetime) -> pa.Table:
+    """``timestamp`` = start + ``offset``, rounded to the microsecond."""
+    offsets = pc.cast(pc.round(pc.multiply(table["offset"], 1_000_000)), pa.int64())
+    stamps = pc.cast(pc.add(offsets, micros(start)), TIMESTAMP)
+    return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", stamps)
+
+
+def content_hash(data_dir: Path) -> str:
+    """sha256 over every step file's relative path and bytes: names a dataset's exact content."""
+    digest = hashlib.sha256()
+    for kind in KINDS:
+        for file in sorted((Path(data_dir) / kind).glob("t=*/*.parquet")):
+            digest.update(file.relative_to(data_dir).as_posix().encode() + b"\0")
+            digest.update(file.read_bytes())
+    return digest.hexdigest()

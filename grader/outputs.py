@@ -1,0 +1,106 @@
+"""The three 8.2 outputs as canonical rows: the same code reads a student's sinks and the
+reference's, so goldens and verdicts can never drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.compare.columns import ColumnMap, flatten_window, map_columns
+from grader.dataset import KINDS, SCHEMAS, list_steps, read_step
+from grader.observations import QueriesRecord
+from grader.replay import FLUSH_ROUTE
+from grader.tables import Row, UnreadableOutput, read_rows
+
+SIMPLE_COLUMNS = {f"simple-{kind}": SCHEMAS[kind].names for kind in KINDS}
+WINDOWED_COLUMNS = ["window_start", "window_end", "uuid", "mean_speed"]
+JOINED_COLUMNS = [
+    "acc_uuid", "acc_timestamp", "acc_offset", "acc_x", "acc_y", "acc_z",
+    "loc_uuid", "loc_timestamp", "loc_offset", "loc_speed",
+]  # fmt: skip
+ROUTE_COLUMNS = ("uuid", "acc_uuid", "loc_uuid")
+# Columns the contract allows besides the compared ones: not worth a note.
+CONTRACT_EXTRAS = {"t", "batch_id", *(f"{side}_{c}" for side, kind in (("acc", "accelerations"), ("loc", "locations"))
+                                      for c in [*SCHEMAS[kind].names, "t"])}
+
+
+@dataclass
+class SinkRows:
+    """One sink's rows in canonical columns; ``step`` says after which replay step each came."""
+
+    rows: list[Row] = field(default_factory=list)
+    files: int = 0
+    notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # why rows could not be read
+    extra: list[str] = field(default_factory=list)
+
+
+def ride_to_uuid(data_dir: Path) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for step in list_steps(data_dir):
+        for kind in KINDS:
+            table = read_step(data_dir, kind, step.name)
+            mapping.update(zip(table["ride_id"].to_pylist(), table["uuid"].to_pylist()))
+    mapping[FLUSH_ROUTE] = FLUSH_ROUTE
+    return mapping
+
+
+def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[str, str]) -> SinkRows:
+    """Every row ``sink`` gained during the replay, renamed to ``wanted``, flush rows removed."""
+    out = SinkRows()
+    raw: list[Row] = []
+    for seen in record.steps:
+        files = [record.observed / sink / f"{seen.index:03d}" / name for name in seen.gained.get(sink, [])]
+        try:
+            rows = read_rows(files)
+        except UnreadableOutput as error:
+            out.problems.append(str(error))
+            return out
+        out.files += len(files)
+        raw += [{**row, "__step": seen.step, "__index": seen.index} for row in rows]
+    raw = flatten_window(raw)
+    columns = sorted({c for row in raw for c in row if not c.startswith("__")})
+    mapping: ColumnMap = map_columns(columns, wanted)
+    if raw and mapping.missing:
+        out.problems.append(
+            f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})"
+        )
+        return out
+    out.notes = mapping.notes
+    used = set(mapping.found.values())
+    out.extra = [c for c in columns if c not in used and c not in CONTRACT_EXTRAS]
+    if out.extra:
+        out.notes.append(f"ignored extra columns: {', '.join(out.extra)}")
+    renamed = mapping.rename(raw, routes)
+    for row, original in zip(renamed, raw):
+        row["step"], row["index"] = original["__step"], original["__index"]
+        if "batch_id" in original:
+            row["batch_id"] = original["batch_id"]
+    out.rows = [r for r in renamed if not any(r.get(c) == FLUSH_ROUTE for c in ROUTE_COLUMNS)]
+    return out
+
+
+def final_windows(updates: list[Row]) -> list[Row]:
+    """The last value emitted for each (window, route): update mode's result table."""
+    latest: dict[tuple, Row] = {}
+    for row in sorted(updates, key=lambda r: (r["index"], r.get("batch_id") or 0)):
+        latest[(row["window_start"], row["window_end"], row["uuid"])] = row
+    return [{c: row[c] for c in WINDOWED_COLUMNS} for row in latest.values()]
+
+
+@dataclass
+class Outputs:
+    """A submission's 8.2 outputs, ready for comparison."""
+
+    simple: dict[str, SinkRows]
+    windowed: SinkRows
+    joined: SinkRows
+
+
+def read_outputs(record: QueriesRecord, routes: dict[str, str]) -> Outputs:
+    return Outputs(
+        simple={sink: read_sink(record, sink, cols, routes) for sink, cols in SIMPLE_COLUMNS.items()},
+        windowed=read_sink(record, "windowed", WINDOWED_COLUMNS, routes),
+        joined=read_sink(record, "joined", JOINED_COLUMNS, routes),
+    )

@@ -1,0 +1,87 @@
+"""Parquet files written by student code, read into plain canonical rows.
+
+A row is a dict of canonical column name -> str | float | bool | None; timestamps become ISO
+strings ("2026-01-01T00:00:15.000000Z") so goldens, comparisons and feedback share one form.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+Row = dict[str, Any]
+
+
+class UnreadableOutput(ValueError):
+    """A parquet file the grader cannot read; the message says which and why."""
+
+
+def iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _micros(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Any parquet timestamp (ns from INT96 or pandas, ms, naive) as microseconds in UTC."""
+    unit_type = pa.timestamp("us", tz="UTC")
+    if column.type.tz is None:
+        column = pc.assume_timezone(column, "UTC")
+    return column.cast(unit_type, safe=False)
+
+
+def read_table(path: Path) -> pa.Table:
+    try:
+        table = pq.read_table(path, partitioning=None)
+    except Exception as error:
+        raise UnreadableOutput(f"{path.name} is not a readable parquet file ({str(error).splitlines()[0][:200]})") from None
+    names = table.column_names
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UnreadableOutput(
+            f"columns {', '.join(duplicates)} appear twice: Spark cannot read this output back "
+            "(COLUMN_ALREADY_EXISTS); prefix or rename each side's columns before the join"
+        )
+    return table
+
+
+def rows_of(table: pa.Table) -> list[Row]:
+    """Plain rows; timestamp columns (top level or inside a struct) become ISO strings."""
+    columns = {}
+    for name in table.column_names:
+        column = table[name]
+        if pa.types.is_timestamp(column.type):
+            column = _micros(column)
+        columns[name] = column
+    table = pa.table(columns)
+    return [{k: _plain(v) for k, v in row.items()} for row in table.to_pylist()]
+
+
+def read_rows(files: list[Path]) -> list[Row]:
+    rows: list[Row] = []
+    for file in files:
+        rows.extend(rows_of(read_table(file)))
+    return rows
+
+
+def timestamp_units(files: list[Path]) -> set[str]:
+    """The parquet timestamp types of ``timestamp`` columns, e.g. {"timestamp[ns, tz=UTC]"}."""
+    found = set()
+    for file in files:
+        schema = pq.read_schema(file)
+        if "timestamp" in schema.names:
+            found.add(str(schema.field("timestamp").type))
+    return found
