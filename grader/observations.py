@@ -16,13 +16,21 @@ from grader.sandbox import ChildRun
 MAX_LOG_BYTES = 64 * 2**20
 
 
-def _error(value: Any) -> dict | None:
+def _scrub(text: str, work: Path) -> str:
+    """Sandbox paths out of a message: feedback must be the same bytes on every run."""
+    for folder, name in ((work / "feed" / "results", "results_dir"), (work / "queries" / "results", "results_dir"),
+                         (work / "submission", "."), (work / "data", "data_dir"), (work, "<sandbox>")):
+        text = text.replace(f"file:{folder}", name).replace(str(folder), name)
+    return text
+
+
+def _error(value: Any, work: Path) -> dict | None:
     if not isinstance(value, dict):
         return None
     where = value.get("where")
     return {
         "type": str(value.get("type", "Error"))[:200],
-        "message": str(value.get("message", ""))[:6000],
+        "message": _scrub(str(value.get("message", ""))[:6000], work),
         "where": [str(w)[:300] for w in where[:5]] if isinstance(where, list) else [],
     }
 
@@ -63,10 +71,10 @@ def read_feed(run: ChildRun, limit_seconds: float) -> FeedRecord:
     except (OSError, ValueError):
         tail = run.stderr.strip().splitlines()[-1:] if run.stderr.strip() else []
         record.crashed = killed or (
-            f"the feed's process ended (exit {run.returncode}) before reporting" + (f": {tail[0][:300]}" if tail else "")
+            f"the feed's process ended (exit {run.returncode}) before reporting" + (f": {_scrub(tail[0][:300], run.work)}" if tail else "")
         )
         return record
-    record.error = _error(data.get("error"))
+    record.error = _error(data.get("error"), run.work)
     clock = data.get("clock") if isinstance(data.get("clock"), dict) else {}
     record.seconds = float(clock.get("seconds", 0) or 0)
     record.reads = int(clock.get("reads", 0) or 0)
@@ -132,7 +140,8 @@ def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
             record.queries = [q for q in event.get("queries", []) if isinstance(q, dict)]
         elif kind in ("import-failed", "start-failed", "query-failed", "spark-failed"):
             query = event.get("query") if isinstance(event.get("query"), dict) else {}
-            record.errors.append({"stage": kind, "error": _error(event.get("error")) or {}, "sink": str(query.get("sink") or "")})
+            record.errors.append({"stage": kind, "error": _error(event.get("error"), run.work) or {},
+                                  "sink": _scrub(str(query.get("sink") or ""), run.work)})
         elif kind == "done":
             record.done = True
     killed = killed_sentence(run, limit_seconds)
@@ -142,6 +151,6 @@ def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
         elif not any(e["stage"] in ("import-failed", "start-failed", "spark-failed") for e in record.errors):
             tail = run.stderr.strip().splitlines()[-1:] if run.stderr.strip() else []
             record.crashed = f"the queries' process ended (exit {run.returncode}) before the replay finished" + (
-                f": {tail[0][:300]}" if tail else ""
+                f": {_scrub(tail[0][:300], run.work)}" if tail else ""
             )
     return record
