@@ -17,7 +17,7 @@ from pathlib import Path
 
 from grader.engine import Grade, grade_folder, score
 from grader.golden import Expected
-from grader.intake import IntakeLimits, take_in
+from grader.intake import IntakeLimits, student_id, take_in
 from grader.reports import write_gradebook, write_junit, write_submission_reports
 from grader.rubric import Rubric
 from grader.sandbox import Limits
@@ -37,17 +37,39 @@ def rejected(student: str, source: str, reason: str, rubric: Rubric, status: str
     return grade
 
 
+def report_names(paths: list[Path]) -> dict[Path, str]:
+    """A distinct report folder per path: the student id, then -2, -3... in path order."""
+    names: dict[Path, str] = {}
+    taken: set[str] = set()
+    for path in sorted(paths, key=lambda p: p.as_posix()):
+        base = student_id(path.name)
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name)
+        names[path] = name
+    return names
+
+
+def shard(paths: list[Path], index: int, count: int) -> list[Path]:
+    """Shard ``index`` of ``count`` (1-based): every count-th path in sorted order."""
+    ordered = sorted(paths, key=lambda p: p.as_posix())
+    return ordered[index - 1 :: count]
+
+
 def grade_path(path: Path, data_dir: Path, expected: Expected, rubric: Rubric, limits: Limits,
-               intake_limits: IntakeLimits | None = None) -> Grade:
+               intake_limits: IntakeLimits | None = None, name: str | None = None) -> Grade:
     """Intake then grade one path (zip or folder); never raises."""
     scratch = Path(tempfile.mkdtemp(prefix="dsc650-intake-"))
-    student = path.stem
+    student = name or student_id(path.name)
     try:
         intake = take_in(path, scratch, intake_limits or IntakeLimits())
-        student = intake.student
         if intake.folder is None:
-            return rejected(intake.student, path.name, intake.reason or "The submission could not be read.", rubric)
-        grade = grade_folder(intake.folder, data_dir, expected, rubric, limits, intake.student, path.name)
+            grade = rejected(student, path.name, intake.reason or "The submission could not be read.", rubric)
+            grade.notes = list(intake.notes)
+            return grade
+        grade = grade_folder(intake.folder, data_dir, expected, rubric, limits, student, path.name)
         grade.notes = list(dict.fromkeys([*intake.notes, *grade.notes]))
         return grade
     except Exception as error:  # a grader fault: keep the batch going, say so loudly
@@ -65,8 +87,9 @@ def grade_batch(paths: list[Path], out_dir: Path, data_dir: Path, expected: Expe
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grades: list[Grade] = []
+    names = report_names(paths)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_path, p, data_dir, expected, rubric, limits, intake_limits) for p in paths]
+        futures = [pool.submit(grade_path, p, data_dir, expected, rubric, limits, intake_limits, names[p]) for p in paths]
         for future in as_completed(futures):
             grade = future.result()
             grades.append(grade)

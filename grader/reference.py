@@ -15,7 +15,15 @@ from pathlib import Path
 import grader
 from grader.dataset import content_hash, list_steps
 from grader.engine import START, run_submission
-from grader.golden import Expected, GoldenError, cache_root, expected_from, load_expected, reference_hash, write_expected
+from grader.golden import (
+    Expected,
+    GoldenError,
+    cache_root,
+    expected_from,
+    load_expected,
+    reference_hash,
+    write_expected,
+)
 from grader.outputs import read_outputs, ride_to_uuid
 from grader.sandbox import PROJECT, Limits
 

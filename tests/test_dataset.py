@@ -65,7 +65,7 @@ def test_fixture_has_the_shape_every_rule_needs() -> None:
     last_seen = {u: max(i for i, rs in enumerate(routes_per_step) if u in rs) for u in first_seen}
     assert len(set(first_seen.values())) > 1 and len(set(last_seen.values())) > 1, "routes start and stop at different steps"
     for kind, holes in (("locations", NO_LOCATIONS), ("accelerations", NO_ACCELERATIONS)):
-        for route, step in holes:
+        for _route, step in holes:
             other = "accelerations" if kind == "locations" else "locations"
             name = steps[step].name
             assert {r["uuid"] for r in tables[(other, name)]} - {r["uuid"] for r in tables[(kind, name)]}, (kind, name)
