@@ -35,6 +35,18 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        index, count = (int(x) for x in value.split("/"))
+    except ValueError:
+        raise click.BadParameter("use I/N, e.g. 2/4") from None
+    if not 1 <= index <= count:
+        raise click.BadParameter(f"shard {value}: I must be between 1 and N")
+    return index, count
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dsc650-assignment08-grader")
 def main() -> None:
@@ -49,11 +61,18 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
 @click.option("--seed", type=int, help="Grade on a fresh fixture set generated from this seed.")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
-def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data_dir: Path | None, seed: int | None, rubric_path: Path | None) -> None:
+@click.option("--shard", callback=_parse_shard, metavar="I/N", help="Grade only shard I of N (every N-th path in sorted order), to split a batch across machines.")
+def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data_dir: Path | None, seed: int | None,
+          rubric_path: Path | None, shard: tuple[int, int] | None) -> None:
     """Grade submissions (zips, folders or globs) and write reports to --out."""
     if data_dir and seed is not None:
         raise click.UsageError("--data-dir and --seed exclude each other")
     submissions = _expand(paths)
+    if shard:
+        from grader.batch import shard as take_shard
+
+        submissions = take_shard(submissions, *shard)
+        click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions)} submission(s)", err=True)
     _need_java()
     from grader.batch import grade_batch
     from grader.checks import CHECK_IDS

@@ -1,0 +1,58 @@
+"""The naive baseline: the reference's queries on a replay driven the simplest way.
+
+One ``processAllAvailable`` per step and query, Spark's settings untouched but for what the
+arguments say. Run as a script (a fresh JVM each time): ``naive_replay.py DATA STEPS [conf=value...]``.
+Prints one JSON line: steps, seconds of streaming, seconds in all.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BEGAN = time.monotonic()
+
+from pyspark.sql import SparkSession  # noqa: E402
+
+from grader.dataset import KINDS, list_steps  # noqa: E402
+from grader.engine import START  # noqa: E402
+from grader.reference import REFERENCE  # noqa: E402
+from grader.replay import publish, step_tables  # noqa: E402
+
+
+def main(data_dir: Path, steps: int, conf: dict[str, str]) -> dict:
+    builder = SparkSession.builder.master("local[2]").config("spark.sql.session.timeZone", "UTC")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    sys.path.insert(0, str(REFERENCE))
+    import stream_queries
+
+    with tempfile.TemporaryDirectory() as scratch:
+        results = Path(scratch)
+        for kind in KINDS:
+            (results / "stream" / "input" / kind).mkdir(parents=True)
+        timeline = list_steps(data_dir)[:steps]
+        streaming = time.monotonic()
+        queries = []
+        for index, step in enumerate(timeline):
+            publish(step_tables(data_dir, step, START), step, results)
+            if index == 0:
+                queries = stream_queries.start_queries(spark, results)
+            for query in queries:
+                query.processAllAvailable()
+        streaming = time.monotonic() - streaming
+        batches = sum(len(q.recentProgress) for q in queries)
+        for query in queries:
+            query.stop()
+    return {"steps": len(timeline), "streaming_s": round(streaming, 2), "total_s": round(time.monotonic() - BEGAN, 2),
+            "batches": batches}
+
+
+if __name__ == "__main__":
+    settings = dict(arg.split("=", 1) for arg in sys.argv[3:])
+    print(json.dumps(main(Path(sys.argv[1]), int(sys.argv[2]), settings)))

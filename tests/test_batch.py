@@ -1,0 +1,43 @@
+"""Batch plumbing that needs no Spark: shards, report folder names, CLI argument errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.batch import report_names, shard
+
+
+def test_shards_split_a_batch_without_overlap() -> None:
+    paths = [Path(f"assignment08_S{n:02d}.zip") for n in range(10)]
+    shards = [shard(paths, i, 3) for i in (1, 2, 3)]
+    assert sorted(p for s in shards for p in s) == sorted(paths)
+    assert [len(s) for s in shards] == [4, 3, 3]
+    assert shard(list(reversed(paths)), 2, 3) == shards[1], "shards do not depend on the order given"
+
+
+def test_two_submissions_of_one_student_get_two_report_folders() -> None:
+    paths = [Path("b/assignment08_DoeJane.zip"), Path("a/assignment08_DoeJane.zip"), Path("a/assignment08_RoeRick.zip")]
+    names = report_names(paths)
+    assert names[Path("a/assignment08_DoeJane.zip")] == "DoeJane"
+    assert names[Path("b/assignment08_DoeJane.zip")] == "DoeJane-2"
+    assert names[Path("a/assignment08_RoeRick.zip")] == "RoeRick"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grade", "no/such/file.zip", "--out", "x"], "does not exist"),
+        (["grade", "nothing-matches-*.zip", "--out", "x"], "matches nothing"),
+        (["grade", "solution/assignment08", "--out", "x", "--shard", "0/2"], "I must be between 1 and N"),
+        (["grade", "solution/assignment08", "--out", "x", "--shard", "two"], "use I/N"),
+        (["grade", "solution/assignment08", "--out", "x", "--seed", "1", "--data-dir", "fixtures/data"], "exclude each other"),
+    ],
+)
+def test_cli_names_bad_arguments(args: list[str], message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    assert done.returncode == 2 and message in done.stderr
