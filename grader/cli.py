@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from grader.java import JavaMissing, require_java
-from grader.sandbox import Limits
 
 
 def _need_java() -> None:
@@ -57,12 +56,12 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the reports.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Submissions graded at once.")
-@click.option("--timeout", type=click.FloatRange(5, 3600), default=Limits.part_seconds, show_default=True, help="Seconds each part of a submission may run.")
+@click.option("--timeout", type=click.FloatRange(5, 3600), help="Seconds each part of a submission may run (default: 300, more for datasets of over 22 steps).")
 @click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
 @click.option("--seed", type=int, help="Grade on a fresh fixture set generated from this seed.")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
 @click.option("--shard", callback=_parse_shard, metavar="I/N", help="Grade only shard I of N (every N-th path in sorted order), to split a batch across machines.")
-def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data_dir: Path | None, seed: int | None,
+def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | None, data_dir: Path | None, seed: int | None,
           rubric_path: Path | None, shard: tuple[int, int] | None) -> None:
     """Grade submissions (zips, folders or globs) and write reports to --out."""
     if data_dir and seed is not None:
@@ -76,6 +75,7 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data
     _need_java()
     from grader.batch import grade_batch
     from grader.checks import CHECK_IDS
+    from grader.engine import limits_for
     from grader.fixtures import generate
     from grader.golden import GoldenError
     from grader.progress import Progress
@@ -86,11 +86,11 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float, data
         rubric = load_rubric(rubric_path or DEFAULT_RUBRIC, known=CHECK_IDS)
     except RubricError as error:
         raise click.ClickException(str(error)) from None
-    limits = Limits(part_seconds=timeout)
     with tempfile.TemporaryDirectory(prefix="dsc650-data-") as scratch:
         if seed is not None:
             data_dir = generate(Path(scratch) / "data", seed)
         data_dir = data_dir or BUNDLED_DATA
+        limits = limits_for(data_dir, timeout)
         try:
             expected = expected_for(data_dir, limits)
         except GoldenError as error:

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from grader.checks import feed as feed_checks
 from grader.checks import joined as joined_checks
 from grader.checks import simple as simple_checks
 from grader.checks import windowed as windowed_checks
+from grader.dataset import list_steps
 from grader.golden import Expected, cache_root
 from grader.observations import FeedRecord, QueriesRecord, read_feed, read_queries
 from grader.outputs import Outputs, read_outputs, ride_to_uuid
@@ -28,6 +29,14 @@ from grader.submission import CONTRACT_FILES
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)  # the replay clock's start: windows align to it
 CHECK_MODULES = (feed_checks, simple_checks, windowed_checks, joined_checks)
+
+
+def limits_for(data_dir: Path, part_seconds: float | None = None) -> Limits:
+    """The given time limit per part, or one that grows with the dataset: a generous 3 s per
+    micro-batch step on top of a JVM start (the bundled fixtures: 300 s; the real data: 400 s)."""
+    if part_seconds is None:
+        part_seconds = max(300.0, 120.0 + 8.0 * len(list_steps(data_dir)))
+    return replace(Limits(), part_seconds=part_seconds)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from grader.sandbox import PROJECT, Limits
+from grader.sandbox import PROJECT
 
 GRADE_KEY = pytest.StashKey[Any]()
 RUBRIC_KEY = pytest.StashKey[Any]()
@@ -23,7 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dsc650", "DSC 650 Assignment 8 grading")
     group.addoption("--submission", metavar="PATH", help="grade this folder or zip against the rubric")
     group.addoption("--grade-data-dir", metavar="DIR", help="dataset to grade on (default: the bundled fixtures)")
-    group.addoption("--grade-timeout", type=float, default=Limits.part_seconds, metavar="S", help="seconds each part may run")
+    group.addoption("--grade-timeout", type=float, metavar="S", help="seconds each part may run (default: by dataset size)")
     group.addoption("--no-rubric", action="store_true", help="run the tests only, not the rubric")
 
 
@@ -91,11 +91,12 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def _grade(config: pytest.Config) -> Any:
     if GRADE_KEY not in config.stash:
         from grader.batch import grade_path
+        from grader.engine import limits_for
         from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
 
         submission = Path(config.getoption("--submission") or REFERENCE)
         data_dir = Path(config.getoption("--grade-data-dir") or BUNDLED_DATA)
-        limits = Limits(part_seconds=config.getoption("--grade-timeout"))
+        limits = limits_for(data_dir, config.getoption("--grade-timeout"))
         expected = expected_for(data_dir, limits)
         config.stash[GRADE_KEY] = grade_path(submission.resolve(), data_dir, expected, config.stash[RUBRIC_KEY], limits)
     return config.stash[GRADE_KEY]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import grader
 from grader.dataset import content_hash, list_steps
-from grader.engine import START, run_submission
+from grader.engine import START, limits_for, run_submission
 from grader.golden import (
     Expected,
     GoldenError,
@@ -41,7 +41,7 @@ def regenerate(data_dir: Path, out_dir: Path, limits: Limits | None = None) -> l
         "start": START.isoformat(),
         "steps": [s.name for s in list_steps(data_dir)],
     }
-    with run_submission(REFERENCE, data_dir, limits or Limits()) as run:
+    with run_submission(REFERENCE, data_dir, limits or limits_for(data_dir)) as run:
         problems = [e["error"].get("message", "")[:500] for e in run.queries.errors]
         if run.feed.error or run.feed.crashed or problems or run.queries.crashed:
             raise GoldenError(
