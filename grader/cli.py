@@ -130,5 +130,20 @@ def fixtures(seed: int, out_dir: Path | None) -> None:
     click.echo(f"wrote {generate(out_dir or BUNDLED_DATA, seed)}")
 
 
+@main.command("package-gradescope")
+@click.argument("out_zip", type=click.Path(dir_okay=False, path_type=Path))
+def package_gradescope(out_zip: Path) -> None:
+    """Build the Gradescope autograder zip (setup.sh, run_autograder and this project) at OUT_ZIP."""
+    from grader.golden import GoldenError
+    from grader.gradescope import build_package
+    from grader.rubric import RubricError
+
+    try:
+        written = build_package(out_zip)
+    except (GoldenError, RubricError, FileNotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"wrote {written} ({written.stat().st_size:,} bytes): upload it in Gradescope's Configure Autograder")
+
+
 if __name__ == "__main__":
     main()
