@@ -109,6 +109,7 @@ class QueriesRecord:
     queries: list[dict] = field(default_factory=list)
     done: bool = False
     crashed: str | None = None
+    fallback: list[str] = field(default_factory=list)  # parts the grader started itself
 
 
 def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
@@ -142,6 +143,8 @@ def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
             query = event.get("query") if isinstance(event.get("query"), dict) else {}
             record.errors.append({"stage": kind, "error": _error(event.get("error"), run.work) or {},
                                   "sink": _scrub(str(query.get("sink") or ""), run.work)})
+        elif kind == "fallback" and isinstance(event.get("started"), list):
+            record.fallback = [p for p in event["started"] if p in ("8.2a", "8.2b", "8.2c")]
         elif kind == "done":
             record.done = True
     killed = killed_sentence(run, limit_seconds)

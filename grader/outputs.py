@@ -4,10 +4,11 @@ reference's, so goldens and verdicts can never drift apart.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.compare.columns import ColumnMap, flatten_window, map_columns
+from grader.compare.columns import SIDES, ColumnMap, flatten_window, map_columns
 from grader.dataset import KINDS, SCHEMAS, list_steps, read_step
 from grader.observations import QueriesRecord
 from grader.replay import FLUSH_ROUTE
@@ -20,9 +21,19 @@ JOINED_COLUMNS = [
     "loc_uuid", "loc_timestamp", "loc_offset", "loc_speed",
 ]  # fmt: skip
 ROUTE_COLUMNS = ("uuid", "acc_uuid", "loc_uuid")
-# Columns the contract allows besides the compared ones: not worth a note.
-CONTRACT_EXTRAS = {"t", "batch_id", *(f"{side}_{c}" for side, kind in (("acc", "accelerations"), ("loc", "locations"))
-                                      for c in [*SCHEMAS[kind].names, "t"])}
+# Columns the contract allows besides the compared ones, under any accepted side prefix: not worth a note.
+_DATA_COLUMNS = {"t", *SCHEMAS["accelerations"].names, *SCHEMAS["locations"].names}
+
+
+def contract_extra(column: str) -> bool:
+    tokens = [t for t in re.split(r"[^a-z0-9]+", column.lower()) if t]
+    if "_".join(tokens) in _DATA_COLUMNS | {"batch_id"}:
+        return True
+    aliases = {alias for names in SIDES.values() for alias in names}
+    for cut in (tokens[1:], tokens[:-1]):
+        if len(tokens) > 1 and (tokens[0] in aliases or tokens[-1] in aliases) and "_".join(cut) in _DATA_COLUMNS:
+            return True
+    return False
 
 
 @dataclass
@@ -69,7 +80,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
         return out
     out.notes = mapping.notes
     used = set(mapping.found.values())
-    out.extra = [c for c in columns if c not in used and c not in CONTRACT_EXTRAS]
+    out.extra = [c for c in columns if c not in used and not contract_extra(c)]
     if out.extra:
         out.notes.append(f"ignored extra columns: {', '.join(out.extra)}")
     renamed = mapping.rename(raw, routes)

@@ -29,6 +29,8 @@ RULES: tuple[tuple[str, str | None, str], ...] = (
      "A streaming file source needs its schema up front: pass .schema(...) to readStream (README, For students)."),
     (r"checkpointLocation must be specified|CHECKPOINT_LOCATION", None,
      "Set option('checkpointLocation', ...) on every query, under results_dir (README, For students)."),
+    (r"stream/staging/\S* does not exist|FileNotFoundException.*stream/staging/", None,
+     "Your query reads results/stream/staging, where the feed only writes files before moving them: read results_dir/stream/input/<kind>."),
     (r"PATH_NOT_FOUND|Path does not exist", None,
      "A path your queries read does not exist: read from results_dir/stream/input/<kind>."),
     (r"Multiple streaming aggregations are not supported", "8.2b",

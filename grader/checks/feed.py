@@ -38,13 +38,23 @@ def _data_files(ctx: Context, folder: str) -> dict[tuple[str, str], list[PurePos
 
 
 def _arrival(events: list[dict], file: PurePosixPath) -> dict | None:
-    """The last event that put ``file`` where it is (itself or a folder holding it)."""
+    """The last event that put ``file`` where it is (itself or a folder holding it).
+
+    ``shutil.copyfile`` opens its destination for writing after announcing the copy: that
+    write belongs to the copy, so the copy stays the event that brought the file.
+    """
     last = None
     for event in events:
         dst = PurePosixPath(event["dst"])
         if dst == file or dst in file.parents:
+            if event["op"] == "write" and last is not None and last["op"] == "copy" and last["dst"] == event["dst"]:
+                continue
             last = event
     return last
+
+
+def stored_where(count: int, total: int) -> str:
+    return "" if count == total else f" in {count} of {total} rows"
 
 
 def findings(ctx: Context) -> dict[str, Finding]:
@@ -78,7 +88,10 @@ def findings(ctx: Context) -> dict[str, Finding]:
     unexpected = sorted(k for k in inputs if k not in expected_keys)
     details = [f"missing: input/{kind}/{step}" for kind, step in missing[:5]]
     details += [f"not a step folder of the data: input/{'/'.join(p for p in k if p)}" for k in unexpected[:3]]
-    details += [f"left in staging: {f}" for f in leftovers[:3]]
+    details += [f"left in staging: {f}" for f in leftovers[:2]]
+    if leftovers:
+        details.append("Once a step is published its files must leave staging: move the step folder into input "
+                       "(os.rename or shutil.move) rather than copying it.")
     if missing or unexpected or leftovers:
         summary = f"{len(expected_keys) - len(missing)} of {len(expected_keys)} step folders reached input"
         summary += f"; {len(leftovers)} file(s) were left in staging." if leftovers else "."
@@ -90,6 +103,8 @@ def findings(ctx: Context) -> dict[str, Finding]:
     row_problems: list[str] = []
     units: set[str] = set()
     deltas: list[tuple[str, str, int]] = []  # (kind, step, timestamp - offset in µs)
+    kept = stored_plus = 0  # rows whose timestamp is the data's stored one, or stored + offset
+    stored_example: str | None = None
     compared = 0
     for kind, step in expected_keys:
         files = inputs.get((kind, step), [])
@@ -115,51 +130,79 @@ def findings(ctx: Context) -> dict[str, Finding]:
                 f"input/{kind}/{step}: expected {diff.expected} rows, got {diff.got}"
                 f" ({len(diff.missing) + len(diff.differing)} missing or changed, {len(diff.unexpected)} unexpected)"
             )
+        stored = {(r["uuid"], r["offset"]): r["timestamp"] for r in wanted if isinstance(r.get("timestamp"), str)}
         for row in got:
             if isinstance(row.get("timestamp"), str) and isinstance(row.get("offset"), float):
-                deltas.append((kind, step, _parse_iso_micros(row["timestamp"]) - round(row["offset"] * 1_000_000)))
-    bad_units = sorted(u for u in units if "ns" in u or "tz=" not in u)
-    if bad_units:
+                stamp, offset_us = _parse_iso_micros(row["timestamp"]), round(row["offset"] * 1_000_000)
+                deltas.append((kind, step, stamp - offset_us))
+                original = stored.get((row.get("uuid"), row["offset"]))
+                if original is not None:
+                    stored_example = stored_example or original
+                    kept += abs(stamp - _parse_iso_micros(original)) <= 1
+                    stored_plus += abs(stamp - offset_us - _parse_iso_micros(original)) <= 1
+    nanos = sorted(u for u in units if "ns" in u)
+    naive = sorted(u for u in units if "tz=" not in u and "ns" not in u)
+    summary = "Some steps do not hold the data's rows as Spark can read them."
+    if naive:
         row_problems.insert(0, (
-            f"timestamp is stored as {', '.join(bad_units)}: Spark 4 reads only microsecond (or millisecond) UTC "
-            "timestamps; write with coerce_timestamps='us' and a UTC time zone (datetime64[us, UTC])"
+            f"timestamp is stored as {', '.join(naive)}, without a time zone: the data's timestamps are UTC "
+            "(timestamp[us, tz=UTC]) and a naive one is read in the reader's session time zone; keep it UTC "
+            "(datetime.now(timezone.utc), pd.Timestamp.now(tz='UTC'), or datetime64[us, UTC])"
+        ))
+    if nanos:
+        summary = f"timestamp is stored as {', '.join(nanos)}, which Spark 4 cannot read."
+        row_problems.insert(0, (
+            "Spark 4 fails on nanosecond timestamps (PARQUET_TYPE_ILLEGAL): write microseconds, "
+            "e.g. to_parquet(..., coerce_timestamps='us', allow_truncated_timestamps=True) or cast to datetime64[us, UTC]"
         ))
     if not compared and not row_problems:
         row_problems.append("no step folder of the data reached input, so there were no rows to check")
     out["feed.rows"] = (
-        Finding(False, "Some steps do not hold the data's rows as Spark can read them.", row_problems[:5])
+        Finding(False, summary, row_problems[:5])
         if row_problems else Finding(True, f"All {compared} step folders hold exactly the data's rows.")
     )
 
     start_us = _parse_iso_micros(ctx.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
     start_offset = 0.0
+    stored_when = f" ({stored_example[:19].replace('T', ' ')} UTC for the first row)" if stored_example else ""
     if not deltas:
         out["feed.timestamp"] = Finding(False, "No rows reached input, so timestamp = start + offset could not be checked.")
+    elif kept > len(deltas) / 2:
+        out["feed.timestamp"] = Finding(False, f"timestamp still holds the data's stored values{stored_where(kept, len(deltas))}.", [
+            f"The stored timestamp{stored_when} means nothing here: replace it with start + offset, where start is "
+            "the clock's time when the replay began (taken once, before the loop)."])
+    elif stored_plus > len(deltas) / 2:
+        out["feed.timestamp"] = Finding(False, f"timestamp is the data's stored timestamp + offset{stored_where(stored_plus, len(deltas))}.", [
+            f"The stored timestamp{stored_when} means nothing here: set timestamp = start + offset, where start is "
+            "the clock's time when the replay began (taken once, before the loop), not the stored value."])
     else:
         common, _ = Counter(d for _, _, d in deltas).most_common(1)[0]
         off = [(k, s, d) for k, s, d in deltas if abs(d - common) > 1]
         base = common - start_us
-        start_offset = base / 1e6
         if off:
             per_step: dict[str, set[int]] = defaultdict(set)
             for _, step, d in deltas:
                 per_step[step].add(round((d - start_us) / 1000))
             examples = [f"{step}: timestamp - offset = {clock(sorted(v)[0] / 1000)}" for step, v in sorted(per_step.items())[:4]]
+            anew = len(per_step) > 1 and all(abs(min(v) / 1000 - seconds[step]) < 1.0 for step, v in per_step.items())
+            if anew:
+                examples.append("Each step's timestamps start when that step was published: the start instant is taken anew at every step.")
             out["feed.timestamp"] = Finding(False,
                 f"timestamp - offset is not one instant: {len(off)} of {len(deltas)} rows differ from the rest.",
                 examples + ["Take the start instant once, before the loop, and add each row's offset (seconds) to it."])
         elif not 0 <= base <= START_WINDOW * 1_000_000:
             when = datetime.fromtimestamp(common / 1e6, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-            hint = (" That is the data's stored timestamp: replace it, do not add to it." if common < 10**14 else "")
+            hint = " That is the offset alone: add the start instant to it." if abs(common) <= 1 else ""
             out["feed.timestamp"] = Finding(False, f"timestamp - offset is {when} UTC, not the simulation's start ({ctx.start:%Y-%m-%d %H:%M:%S} UTC).{hint}",
                 ["Set timestamp = start + offset, where start is the clock's time when the replay began."])
-            start_offset = 0.0
         else:
+            # Steps are due at start + t; the start is only known when every row agrees on it.
+            start_offset = base / 1e6
             out["feed.timestamp"] = Finding(True, f"Every row's timestamp is start + offset (start = {clock(base / 1e6)} on the replay clock).")
 
     # timing and staging, from the file events
     timing_problems: list[str] = []
-    staging_problems: list[str] = []
+    staging_problems: dict[str, list[PurePosixPath]] = defaultdict(list)  # what happened -> files
     arrivals: list[tuple[float, str, str]] = []
     names = [s.name for s in steps]
     for kind, step in expected_keys:
@@ -169,36 +212,44 @@ def findings(ctx: Context) -> dict[str, Finding]:
         events = [_arrival(feed.events, f) for f in files]
         for file, event in zip(files, events):
             if event is None:
-                staging_problems.append(f"{file} was written straight into input")
+                staging_problems["written straight into input"].append(file)
             elif event["op"] == "copy":
-                staging_problems.append(f"{file} was copied into input, not moved")
+                staging_problems["copied into input, not moved"].append(file)
             elif event["op"] == "write":
-                staging_problems.append(f"{file} was written straight into input")
+                staging_problems["written straight into input"].append(file)
             elif not (event["src"] or "").startswith("stream/staging/"):
-                staging_problems.append(f"{file} was moved into input from {event['src'] or 'outside the results folder'}, not from staging")
+                staging_problems[f"moved into input from {event['src'] or 'outside the results folder'}, not from staging"].append(file)
         times = [e["at"] for e in events if e is not None and e["at"] is not None]
         if len(times) < len(files):
-            timing_problems.append(f"could not tell when input/{kind}/{step} arrived: it was not moved there")
+            timing_problems.append(f"could not tell when input/{kind}/{step} arrived: the grader times a step by the move "
+                                   "that brings it from staging, and this one was not moved there")
             continue
         arrivals.append((max(times), kind, step))
+    early = late = 0
     for at, kind, step in arrivals:
         due = start_offset + seconds[step]
         index = names.index(step)
         next_due = start_offset + (seconds[names[index + 1]] if index + 1 < len(names) else seconds[step] + 30.0)
         if at < due - TIMING_SLACK:
+            early += 1
             timing_problems.append(f"{kind}/{step} reached input at {clock(at)}, {due - at:.1f} s before its time ({clock(due)})")
         elif at > next_due + TIMING_SLACK:
+            late += 1
             timing_problems.append(f"{kind}/{step} reached input at {clock(at)}, after the next step was due ({clock(next_due)})")
     order = [step for _, _, step in sorted(arrivals)]
     if order != sorted(order, key=names.index):
         timing_problems.insert(0, f"steps reached input in this order: {', '.join(dict.fromkeys(order))}")
     if timing_problems or not arrivals:
         hint = "Sleep until start + t before publishing step t (not t seconds after the previous step)."
-        out["feed.timing"] = Finding(False, "Steps were not published in time order at their time.", (timing_problems or ["no step reached input"])[:4] + [hint])
+        counts = [f"{n} step folder(s) arrived {what}" for n, what in ((early, "before their time"), (late, "after the next step was due")) if n]
+        summary = f"{'; '.join(counts)}." if counts else "Steps were not published in time order at their time."
+        out["feed.timing"] = Finding(False, summary, (timing_problems or ["no step reached input"])[:4] + [hint])
     else:
         out["feed.timing"] = Finding(True, f"{len(arrivals)} step folders arrived in time order, each once the clock had passed t.")
     if staging_problems or not arrivals:
-        out["feed.staging"] = Finding(False, "Not every file reached input by a move from staging.", (staging_problems or ["no step reached input"])[:4] + [
+        told = [f"{files[0]} was {what}" + (f" (and {len(files) - 1} more files)" if len(files) > 1 else "")
+                for what, files in staging_problems.items()]
+        out["feed.staging"] = Finding(False, "Not every file reached input by a move from staging.", (told or ["no step reached input"])[:4] + [
             "Write each step under results/stream/staging, then move it with os.rename or shutil.move: a move is atomic, "
             "so Spark never reads a half-written file."])
     else:

@@ -21,6 +21,14 @@ def _seconds(value: str) -> float:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
+def _far(row: dict) -> bool:
+    """A matched pair more than the contract's bound apart (unparseable times count as far)."""
+    try:
+        return abs(_seconds(row["acc_timestamp"]) - _seconds(row["loc_timestamp"])) > BOUND_SECONDS + 1e-6
+    except (TypeError, ValueError):
+        return True
+
+
 def _describe(row: dict) -> str:
     acc = f"acceleration {short(row.get('acc_uuid'))} at {str(row.get('acc_timestamp'))[11:23]}" if row.get("acc_uuid") else "no acceleration"
     loc = f"location {short(row.get('loc_uuid'))} at {str(row.get('loc_timestamp'))[11:23]}" if row.get("loc_uuid") else "no location"
@@ -35,6 +43,7 @@ def findings(ctx: Context) -> dict[str, Finding]:
     assert rows is not None
     errors = part_errors(ctx, "8.2c")
     expected = ctx.expected["joined"]
+    far = [r for r in rows.rows if _matched(r) and _far(r)]
     out = {}
     for check_id, keep, label in (
         ("joined.matched", _matched, "joined pairs"),
@@ -50,7 +59,6 @@ def findings(ctx: Context) -> dict[str, Finding]:
         details += [f"unexpected: {_describe(r)}" for r in diff.unexpected[:2]]
         details += [f"changed values: {_describe(w)}" for w, _ in diff.differing[:2]]
         if check_id == "joined.matched":
-            far = [r for r in got if abs(_seconds(r["acc_timestamp"]) - _seconds(r["loc_timestamp"])) > BOUND_SECONDS + 1e-6]
             if far:
                 details.append(f"{len(far)} pairs are more than one second apart: the contract's condition is "
                                "loc_timestamp BETWEEN acc_timestamp - INTERVAL 1 SECOND AND acc_timestamp + INTERVAL 1 SECOND.")
@@ -58,7 +66,10 @@ def findings(ctx: Context) -> dict[str, Finding]:
                 details.append("Some pairs within one second are missing: check the join condition and both watermarks (30 seconds).")
         else:
             sides = {("acc" if r.get("acc_uuid") else "loc") for r in got}
-            if not got:
+            if far and diff.missing:
+                details.append("Rows with no partner within one second were paired with rows further away: "
+                               "fix the join's time bound (see the joined pairs above).")
+            elif not got:
                 details.append("There are no rows without a partner: an inner join? Use how='full_outer'.")
             elif sides != {("acc" if r.get("acc_uuid") else "loc") for r in want}:
                 kept = "accelerations" if sides == {"acc"} else "locations"

@@ -38,13 +38,36 @@ def part_errors(ctx: Context, part: str) -> list[str]:
     return sentences
 
 
+def start_failure(ctx: Context) -> str | None:
+    """start_queries' error, told to a part it was not about: it stopped that part's query too."""
+    for error in ctx.queries.errors:
+        if error["stage"] == "start-failed":
+            _, sentence = translate(error["error"].get("message", ""))
+            return (f"This query never ran: start_queries raised {error['error'].get('type')} before starting it. "
+                    f"{sentence.rstrip('.')}. (Only the queries started before the error ran.)")
+    return None
+
+
 def unusable(ctx: Context, part: str, sink: str, rows: SinkRows | None) -> list[str] | None:
-    """Why ``sink`` cannot be compared at all, or None when its rows are there to compare."""
+    """Why ``sink`` cannot be compared at all, or None when its rows are there to compare.
+
+    The cause (an error) comes first: it is the summary a student reads first.
+    """
     errors = part_errors(ctx, part)
+    nothing = f"Nothing was written to {SINK_PATHS[sink]} during the replay."
     if rows is None:
-        return errors or ["The queries did not run."]
+        cause = errors or [s for s in [start_failure(ctx)] if s]
+        return cause + [nothing] if cause else ["None of your queries ran.", nothing]
     if rows.problems:
         return [f"{SINK_PATHS[sink]}: {p}" for p in rows.problems] + errors
-    if rows.files == 0:
-        return [f"Nothing was written to {SINK_PATHS[sink]} during the replay."] + errors
+    if rows.files == 0 or not rows.rows:
+        if rows.files:
+            nothing = f"No row of the data was written to {SINK_PATHS[sink]} during the replay."
+        if errors:
+            return [*errors, nothing]
+        cause = start_failure(ctx)
+        if cause:
+            return [cause, nothing]
+        return [nothing, f"Your query ran without an error: does it read results_dir/stream/input/<kind>, where each step "
+                f"is published, and write to {SINK_PATHS[sink]}?"]
     return None

@@ -79,8 +79,18 @@ def map_columns(columns: list[str], wanted: list[str]) -> ColumnMap:
             continue
         result.found[name] = theirs
         if theirs != name:
-            result.notes.append(f"read `{theirs}` as `{name}`")
+            result.notes.append(_side_form(theirs, side, base) if side and name not in result.via_ride_id else f"read `{theirs}` as `{name}`")
+    result.notes = list(dict.fromkeys(result.notes))
     return result
+
+
+def _side_form(theirs: str, side: str, base: str) -> str:
+    """One note per side naming scheme: "read `a_*` as `acc_*`", not one per column."""
+    if theirs.lower().endswith(base.lower()) and len(theirs) > len(base):
+        return f"read `{theirs[: len(theirs) - len(base)]}*` as `{side}_*`"
+    if theirs.lower().startswith(base.lower()) and len(theirs) > len(base):
+        return f"read `*{theirs[len(base):]}` as `{side}_*`"
+    return f"read `{theirs}` as `{side}_{base}`"
 
 
 def flatten_window(rows: list[Row]) -> list[Row]:

@@ -1,4 +1,4 @@
-"""Assignment 8.1 (reference): replay the DeepDrive slices into ``results/stream/input``.
+"""Assignment 8.1 (a copy of the reference with one mutation: see `# MUTATION:`): replay the DeepDrive slices into ``results/stream/input``.
 
 Each ``t=SSS.S`` step is published once the clock has passed ``t`` seconds since the start:
 read with pyarrow, ``timestamp`` set to start + ``offset``, written to ``staging`` and then moved

@@ -1,4 +1,4 @@
-"""Assignment 8.2 (reference): three streaming queries over ``results/stream/input``.
+"""Assignment 8.2 (a copy of the reference with one mutation: see `# MUTATION:`): three streaming queries over ``results/stream/input``.
 
 Follows the student contract in the README ("For students"). Every choice the brief leaves
 open is made here the way the README documents it.
