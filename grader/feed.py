@@ -35,7 +35,12 @@ def seed_stale_files(results: Path) -> None:
 
 
 class FileLog:
-    """Renames, copies and writes under ``root``, stamped with fake seconds since the start."""
+    """Renames, copies, writes and new folders under ``root``, stamped with fake seconds since the start.
+
+    pyarrow and pandas write through native code, which raises no audit event; the folder a
+    step is written into does (``os.makedirs``), so even a feed that writes straight into
+    input can be timed.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = os.path.realpath(root)
@@ -61,6 +66,10 @@ class FileLog:
             src, dst = self._relative(args[0]), self._relative(args[1])
             if dst is not None:
                 self._add({"op": "rename", "src": src, "dst": dst})
+        elif name == "os.mkdir":
+            dst = self._relative(args[0])
+            if dst is not None:
+                self._add({"op": "mkdir", "dst": dst})
         elif name == "shutil.copyfile":
             dst = self._relative(args[1])
             if dst is not None:

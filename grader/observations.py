@@ -80,7 +80,7 @@ def read_feed(run: ChildRun, limit_seconds: float) -> FeedRecord:
     record.reads = int(clock.get("reads", 0) or 0)
     record.sleeps = int(clock.get("sleeps", 0) or 0)
     for event in data.get("events", []) if isinstance(data.get("events"), list) else []:
-        if isinstance(event, dict) and event.get("op") in ("rename", "copy", "write") and isinstance(event.get("dst"), str):
+        if isinstance(event, dict) and event.get("op") in ("rename", "copy", "write", "mkdir") and isinstance(event.get("dst"), str):
             at = event.get("at")
             record.events.append({
                 "op": event["op"],

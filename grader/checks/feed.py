@@ -46,11 +46,19 @@ def _arrival(events: list[dict], file: PurePosixPath) -> dict | None:
     last = None
     for event in events:
         dst = PurePosixPath(event["dst"])
+        if event["op"] == "mkdir":
+            continue  # a folder made is not a file brought: see _made
         if dst == file or dst in file.parents:
             if event["op"] == "write" and last is not None and last["op"] == "copy" and last["dst"] == event["dst"]:
                 continue
             last = event
     return last
+
+
+def _made(events: list[dict], folder: PurePosixPath) -> float | None:
+    """When ``folder`` (a step folder in input) was created, for files written straight into it."""
+    times = [e["at"] for e in events if e["op"] == "mkdir" and PurePosixPath(e["dst"]) == folder and e["at"] is not None]
+    return times[-1] if times else None
 
 
 def stored_where(count: int, total: int) -> str:
@@ -220,7 +228,10 @@ def findings(ctx: Context) -> dict[str, Finding]:
             elif not (event["src"] or "").startswith("stream/staging/"):
                 staging_problems[f"moved into input from {event['src'] or 'outside the results folder'}, not from staging"].append(file)
         times = [e["at"] for e in events if e is not None and e["at"] is not None]
-        if len(times) < len(files):
+        made = _made(feed.events, PurePosixPath("stream/input") / kind / step)
+        if len(times) < len(files) and made is not None and all(e is None or e["op"] == "write" for e in events):
+            times = [made]  # written straight into input: timed by the folder it was written into
+        elif len(times) < len(files):
             timing_problems.append(f"could not tell when input/{kind}/{step} arrived: the grader times a step by the move "
                                    "that brings it from staging, and this one was not moved there")
             continue
