@@ -100,7 +100,7 @@ def run_submission(folder: Path, data_dir: Path, limits: Limits, keep: Path | No
             feed=read_feed(feed_run, limits.part_seconds),
             queries=read_queries(queries_run, limits.part_seconds),
             children=[feed_run, queries_run],
-            data_dir=data,
+            data_dir=data_dir,  # the original: the sandbox's copy is the student's to spoil
         )
     finally:
         if keep is not None:

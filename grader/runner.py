@@ -11,6 +11,27 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+# What each part leaves in the work folder. The sandbox empties a part's outputs before it
+# runs and makes the other part's read-only, so neither part can plant or rewrite the other's.
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "feed": ("feed.json", "feed"),
+    "queries": ("queries.jsonl", "queries", "observed", "spark"),
+}
+
+
+def explain(error: Any, memory_bytes: int) -> Any:
+    """Give an error the one clear sentence its feedback needs: a MemoryError carries no message
+    (say what the limit is), nor does ``sys.exit()`` or a bare ``raise ValueError``."""
+    if isinstance(error, dict) and not str(error.get("message") or "").strip():
+        if error.get("type") == "MemoryError":
+            error["message"] = (
+                f"out of memory: the code asked for more memory than the {memory_bytes / 2**30:g} GiB this part may use"
+            )
+        else:
+            error["message"] = "(raised without a message)"
+    return error
 
 
 def main(spec_path: str) -> int:
@@ -18,18 +39,25 @@ def main(spec_path: str) -> int:
     work = Path(spec["work"])
     submission, data_dir = Path(spec["submission"]), Path(spec["data_dir"])
     start = datetime.fromisoformat(spec["start"])
+    memory_bytes = int(spec.get("memory_bytes") or 0)
     os.chdir(work)
     sys.argv = [spec["part"]]
     if spec["part"] == "feed":
         from grader.feed import run_feed
 
         record = run_feed(submission, data_dir, work / "feed" / "results", start)
+        explain(record.get("error"), memory_bytes)
         (work / "feed.json").write_text(json.dumps(record, sort_keys=True, default=str))
         return 0
     from grader.replay import open_log, run_queries
     from grader.spark import session
 
-    log = open_log(work / "queries.jsonl")
+    write = open_log(work / "queries.jsonl")
+
+    def log(record: dict) -> None:
+        explain(record.get("error"), memory_bytes)
+        write(record)
+
     try:
         spark = session(work / "spark")
     except Exception as error:
@@ -39,9 +67,16 @@ def main(spec_path: str) -> int:
     return 0
 
 
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # the student may have closed or replaced it
+            pass
+
+
 if __name__ == "__main__":
     code = main(sys.argv[1])
-    sys.stdout.flush()
-    sys.stderr.flush()
+    _flush()
     # A student's non-daemon thread must not keep the child alive after the work is done.
     os._exit(code)

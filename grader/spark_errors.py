@@ -33,6 +33,8 @@ RULES: tuple[tuple[str, str | None, str], ...] = (
      "Your query reads results/stream/staging, where the feed only writes files before moving them: read results_dir/stream/input/<kind>."),
     (r"PATH_NOT_FOUND|Path does not exist", None,
      "A path your queries read does not exist: read from results_dir/stream/input/<kind>."),
+    (r"Read-only file system|Mkdirs failed|Permission denied", None,
+     "Your code wrote outside its results folder: write only under results_dir (and its checkpoints there too)."),
     (r"Multiple streaming aggregations are not supported", "8.2b",
      "Only one streaming aggregation is allowed per query: compute the windowed mean with a single groupBy(window, uuid).agg(...)."),
     (r"Sorting is not supported on streaming DataFrames", None,

@@ -31,4 +31,6 @@ def describe_exception(error: BaseException, folder: Path | None = None, limit: 
     frames = traceback.extract_tb(error.__traceback__)
     mine = [f for f in frames if folder and str(f.filename).startswith(str(folder))]
     where = [f"{Path(f.filename).name}:{f.lineno} in {f.name}" for f in (mine or frames)[-3:]]
+    if isinstance(error, SyntaxError) and error.filename:
+        where = [f"{Path(error.filename).name}:{error.lineno}"]  # not importlib's frame
     return {"type": type(error).__name__, "message": str(error)[:limit], "where": where}

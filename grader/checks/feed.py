@@ -68,11 +68,11 @@ def stored_where(count: int, total: int) -> str:
 def findings(ctx: Context) -> dict[str, Finding]:
     feed = ctx.feed
     if feed.crashed:
-        return {i: Finding(False, f"Your feed was {feed.crashed}.") for i in IDS}
+        return {i: Finding(False, f"Your feed {feed.crashed}.") for i in IDS}
     preface = []
     if feed.error:
         where = f" ({feed.error['where'][-1]})" if feed.error["where"] else ""
-        preface = [f"Your feed stopped with {feed.error['type']}: {feed.error['message'].splitlines()[0][:300]}{where}."]
+        preface = [f"Your feed stopped with {feed.error['type']}: {(feed.error['message'].splitlines() or ['(no message)'])[0][:300]}{where}."]
 
     steps = list_steps(ctx.data_dir)
     seconds = {s.name: s.seconds for s in steps}

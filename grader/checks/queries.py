@@ -34,7 +34,7 @@ def part_errors(ctx: Context, part: str) -> list[str]:
         if owner in (None, part) and sentence not in sentences:
             sentences.append(sentence)
     if ctx.queries.crashed:
-        sentences.append(f"The queries were {ctx.queries.crashed}.")
+        sentences.append(f"The queries {ctx.queries.crashed}.")
     return sentences
 
 
