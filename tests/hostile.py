@@ -121,7 +121,7 @@ def corpus(tag: str, sleep: str) -> list[Submission]:
     """The main batch: nothing here waits out a time limit."""
     find = FIND_PROJECT
     pwned = f"raise SystemExit({tag!r})"
-    rofs = r"Read-only file system|No such file or directory|Permission denied"
+    rofs = r"Read-only file system|No such file or directory|Permission denied|wrote outside its results folder"
     feed_print = Change("200 MB printed to stdout", at_import(PRINT_200MB), notes=(r"feed: [\d,]+ bytes of output were cut",), breaks=False)
     queries_print = Change("200 MB printed to stdout", at_import(PRINT_200MB), notes=(r"queries: [\d,]+ bytes of output were cut",), breaks=False)
     leftover = r"{}: 1 process\(es\) your code started were still running when this part ended; the grader stopped them"
@@ -171,7 +171,7 @@ def corpus(tag: str, sleep: str) -> list[Submission]:
                           says=(r"could not be imported: FileNotFoundError",))),
         Submission("DaemonAndSinkIntoGoldens",
                    Change("double-forked daemon", at_import(DAEMON.format(loop=DAEMON_LOOP, tag=tag)), notes=(leftover.format("feed"),), breaks=False),
-                   Change("a Spark write into fixtures/expected", after(START_QUERIES_BODY, find + "spark.range(1).write.mode('overwrite').json(str(_PROJECT / 'fixtures' / 'expected'))"),
+                   Change("a Spark write into the grader package", after(START_QUERIES_BODY, find + "spark.range(1).write.mode('overwrite').json(str(_PROJECT / 'grader' / 'spark-out'))"),
                           says=(r"start_queries raised",))),
         Submission("WriteGraderAndDaemon",
                    Change("writes a module into grader/", at_import(find + f"(_PROJECT / 'grader' / '{tag}.py').write_text({pwned!r})\n"), says=(rofs,)),
