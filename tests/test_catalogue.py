@@ -1,7 +1,8 @@
 """The catalogue: known-wrong submissions lose points exactly where catalogue.toml says, and
 correct submissions in other styles get full marks.
 
-The whole catalogue is graded once, in one batch (the same path as `grader grade --jobs 2`);
+A wrong submission holds only the file it changes (the reference supplies the other). The whole
+catalogue is graded once, in one batch (the same path as `grader grade --jobs 2`);
 each submission is then one test. A wrong one must lose points in its declared parts and only
 there (every other part at full marks), fail exactly its declared checks when they are listed,
 and its feedback must hold the declared phrases.
@@ -10,6 +11,7 @@ and its feedback must hold the declared phrases.
 from __future__ import annotations
 
 import re
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ import pytest
 from grader.batch import grade_batch
 from grader.checks import CHECK_IDS
 from grader.engine import Grade
-from grader.reference import BUNDLED_DATA, expected_for
+from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
 from grader.reports import check_text
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.sandbox import Limits
@@ -52,12 +54,21 @@ def _describe(grade: Grade, rubric: Rubric) -> str:
     return f"{grade.student}: {grade.status} {grade.score:g}/{grade.max_score:g} ({parts})\n{grade.reason}\n{failed}"
 
 
+def _with_reference(mutant: Path, target: Path) -> Path:
+    """A wrong submission holds only the file it changes: the reference supplies the other."""
+    shutil.copytree(REFERENCE, target, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    for file in mutant.glob("*.py"):
+        shutil.copy(file, target / file.name)
+    return target
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
     limits = Limits()
     out = tmp_path_factory.mktemp("catalogue")
-    paths = [HERE / "wrong" / name for name in WRONG] + [HERE / "right" / name for name in RIGHT]
+    paths = [_with_reference(HERE / "wrong" / name, out.parent / "wrong" / name) for name in WRONG]
+    paths += [HERE / "right" / name for name in RIGHT]
     result = grade_batch(paths, out, BUNDLED_DATA, expected_for(BUNDLED_DATA, limits), rubric, limits, jobs=2)
     assert result.grader_errors == 0, "\n".join(_describe(g, rubric) for g in result.grades if g.status == "error")
     grades = {g.student: g for g in result.grades}
@@ -77,7 +88,7 @@ def test_catalogue_matches_folders() -> None:
         checks = entry.get("checks", [])
         assert set(checks) <= CHECK_IDS, name
         assert {rubric.item(c).part for c in checks} <= set(entry["parts"]), f"{name}: a check outside its parts"
-        texts = [(HERE / "wrong" / name / f).read_text(encoding="utf-8") for f in ("stream_data.py", "stream_queries.py")]
+        texts = [f.read_text(encoding="utf-8") for f in (HERE / "wrong" / name).glob("*.py")]
         assert any(re.search(r"# MUTATION: \S", t) for t in texts), f"{name}: mark the changed line with # MUTATION: ..."
     for name, entry in RIGHT.items():
         assert entry.get("variant"), f"{name}: say what style the variant shows"
