@@ -1,7 +1,7 @@
 """The catalogue: known-wrong submissions lose points exactly where catalogue.toml says, and
 correct submissions in other styles get full marks.
 
-A wrong submission holds only the file it changes (the reference supplies the other). The whole
+A wrong submission is the reference with the edits catalogue.toml lists for it. The whole
 catalogue is graded once, in one batch (the same path as `grader grade --jobs 2`);
 each submission is then one test. A wrong one must lose points in its declared parts and only
 there (every other part at full marks), fail exactly its declared checks when they are listed,
@@ -54,11 +54,18 @@ def _describe(grade: Grade, rubric: Rubric) -> str:
     return f"{grade.student}: {grade.status} {grade.score:g}/{grade.max_score:g} ({parts})\n{grade.reason}\n{failed}"
 
 
-def _with_reference(mutant: Path, target: Path) -> Path:
-    """A wrong submission holds only the file it changes: the reference supplies the other."""
+def build_wrong(name: str, target: Path) -> Path:
+    """A wrong submission: the reference with the edits catalogue.toml lists for it.
+
+    Each edit's old text must stand exactly once in the reference, so a change to the reference
+    that a mutation no longer fits fails here instead of silently grading the reference.
+    """
     shutil.copytree(REFERENCE, target, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
-    for file in mutant.glob("*.py"):
-        shutil.copy(file, target / file.name)
+    for edit in WRONG[name]["edit"]:
+        path = target / edit["file"]
+        text = path.read_text(encoding="utf-8")
+        assert text.count(edit["old"]) == 1, f"{name}: its edit of {edit['file']} no longer fits the reference"
+        path.write_text(text.replace(edit["old"], edit["new"]), encoding="utf-8")
     return target
 
 
@@ -67,7 +74,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
     limits = Limits()
     out = tmp_path_factory.mktemp("catalogue")
-    paths = [_with_reference(HERE / "wrong" / name, out.parent / "wrong" / name) for name in WRONG]
+    paths = [build_wrong(name, out.parent / "wrong" / name) for name in WRONG]
     paths += [HERE / "right" / name for name in RIGHT]
     result = grade_batch(paths, out, BUNDLED_DATA, expected_for(BUNDLED_DATA, limits), rubric, limits, jobs=2)
     assert result.grader_errors == 0, "\n".join(_describe(g, rubric) for g in result.grades if g.status == "error")
@@ -77,8 +84,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
 
 
 def test_catalogue_matches_folders() -> None:
-    """Every folder is declared, every declaration has a folder, names are unique, parts and ids exist."""
-    assert _folders("wrong") == set(WRONG)
+    """Every right folder is declared and every declaration has one; names are unique; parts and ids exist."""
     assert _folders("right") == set(RIGHT)
     assert not set(WRONG) & set(RIGHT)
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
@@ -88,8 +94,8 @@ def test_catalogue_matches_folders() -> None:
         checks = entry.get("checks", [])
         assert set(checks) <= CHECK_IDS, name
         assert {rubric.item(c).part for c in checks} <= set(entry["parts"]), f"{name}: a check outside its parts"
-        texts = [f.read_text(encoding="utf-8") for f in (HERE / "wrong" / name).glob("*.py")]
-        assert any(re.search(r"# MUTATION: \S", t) for t in texts), f"{name}: mark the changed line with # MUTATION: ..."
+        assert entry.get("edit"), f"{name}: list its edits of the reference"
+        assert any(re.search(r"# MUTATION: \S", e["new"]) for e in entry["edit"]), f"{name}: mark the changed line with # MUTATION: ..."
     for name, entry in RIGHT.items():
         assert entry.get("variant"), f"{name}: say what style the variant shows"
 
