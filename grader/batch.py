@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.engine import Grade, grade_folder, score
+from grader.engine import Grade, grade_folder, rejected
 from grader.golden import Expected
 from grader.intake import IntakeLimits, student_id, take_in
 from grader.reports import write_gradebook, write_junit, write_submission_reports
@@ -27,14 +27,6 @@ from grader.sandbox import Limits
 class BatchResult:
     grades: list[Grade]
     grader_errors: int
-
-
-def rejected(student: str, source: str, reason: str, rubric: Rubric, status: str = "rejected") -> Grade:
-    grade = Grade(student=student, source=source, status=status, reason=reason, max_score=rubric.max_score)
-    grade.checks = score({}, rubric)
-    for check in grade.checks:
-        check.summary = reason
-    return grade
 
 
 def report_names(paths: list[Path]) -> dict[Path, str]:

@@ -140,18 +140,22 @@ def judge(run: Run, expected: Expected, rubric: Rubric, start: datetime = START)
     return results
 
 
+def rejected(student: str, source: str, reason: str, rubric: Rubric, status: str = "rejected") -> Grade:
+    """A verdict without a run: every check at zero, each saying ``reason``."""
+    grade = Grade(student=student, source=source, status=status, reason=reason, max_score=rubric.max_score)
+    grade.checks = score({}, rubric)
+    for check in grade.checks:
+        check.summary = reason
+    return grade
+
+
 def grade_folder(folder: Path, data_dir: Path, expected: Expected, rubric: Rubric, limits: Limits,
                  student: str, source: str) -> Grade:
     """Grade a submission folder that holds the contract's files (intake has found it)."""
     grade = Grade(student=student, source=source, status="graded", max_score=rubric.max_score)
     absent = missing_files(folder)
     if len(absent) == len(CONTRACT_FILES):
-        grade.status = "rejected"
-        grade.reason = "The submission holds neither stream_data.py nor stream_queries.py."
-        grade.checks = score({}, rubric)
-        for check in grade.checks:
-            check.summary = grade.reason
-        return grade
+        return rejected(student, source, "The submission holds neither stream_data.py nor stream_queries.py.", rubric)
     with run_submission(folder, data_dir, limits) as run:
         grade.checks = judge(run, expected, rubric)
         grade.seconds = round(sum(c.seconds for c in run.children), 3)

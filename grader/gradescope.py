@@ -270,8 +270,9 @@ def run(root: Path = ROOT, part_seconds: float = PART_SECONDS) -> int:
     """
     began = time.monotonic()
     try:
-        from grader.batch import grade_path, rejected
+        from grader.batch import grade_path
         from grader.checks import CHECK_IDS
+        from grader.engine import rejected
         from grader.intake import student_id
         from grader.java import require_java
         from grader.reference import BUNDLED_DATA, expected_for
