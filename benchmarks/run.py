@@ -4,7 +4,10 @@ Prints a table, then (last line) one JSON object with every figure. Whole-proces
 the ``grader`` command as a subprocess, JVM start included; peak memory is the largest sum of
 RSS over the process tree, sampled every 50 ms. Medians of several runs; the baseline runs once.
 
-  python benchmarks/run.py [--runs 3] [--batch 4] [--skip-baseline] [--skip-real]
+  python benchmarks/run.py [--runs 3] [--batch 4] [--skip-baseline] [--skip-real] [--skip-settings]
+
+The settings figures (6) replay the reference with one speed setting of grader/spark.py undone
+at a time (benchmarks/settings.py), once each: what every setting is worth.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ import time
 from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from settings import VARIANTS
 
 PROJECT = Path(__file__).resolve().parent.parent
 REAL_DATA = PROJECT.parent / "shared" / "bdd"
@@ -72,6 +78,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=4, help="copies of the reference in the batch figures")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--skip-settings", action="store_true")
     args = parser.parse_args()
     reference = PROJECT / "solution" / "assignment08"
     rows: list[tuple[str, str, str, str]] = []
@@ -120,6 +127,17 @@ def main() -> None:
             rows.append((f"(4) {args.batch} copies, --jobs {jobs}", f"{seconds:.1f} s", f"{mib:.0f} MiB",
                          f"{args.batch / seconds * 3600:.0f} submissions/hour"))
     figures["jobs2_speedup"] = round(float(figures["batch_jobs1_s"]) / float(figures["batch_jobs2_s"]), 2)
+
+    if not args.skip_settings:
+        data = REAL_DATA if real else PROJECT / "fixtures" / "data"
+        script = [sys.executable, str(PROJECT / "benchmarks" / "settings.py"), str(data)]
+        for without in VARIANTS:
+            _, mib, out = measure([*script, without])
+            result = json.loads(out.strip().splitlines()[-1])
+            figures[f"replay_without_{without}_s".replace("-", "_").replace("without_all", "all_settings")] = result["replay_s"]
+            what = "all settings" if without == "all" else f"without {without}"
+            rows.append((f"(6) replay of {data.name}, {what}", f"{result['replay_s']:.1f} s", f"{mib:.0f} MiB",
+                         f"{result['batches']} batches, {result['jvm_cpu_s']} s JVM CPU"))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'wall':>8}  {'peak RSS':>9}  note")

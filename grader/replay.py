@@ -110,10 +110,10 @@ def describe_query(query: Any) -> dict:
     info: dict[str, Any] = {"id": None, "name": None, "active": False, "sink": None, "batches": None}
     try:
         info.update(id=str(query.id), name=query.name, active=bool(query.isActive))
-        progress = query.recentProgress
+        progress = query.lastProgress  # not recentProgress: that is 100 progress reports as JSON
         if progress:
-            info["sink"] = str(progress[-1]["sink"]["description"])[:300]
-            info["batches"] = int(progress[-1]["batchId"]) + 1
+            info["sink"] = str(progress["sink"]["description"])[:300]
+            info["batches"] = int(progress["batchId"]) + 1
     except Exception as error:  # a dead JVM or a foreign object: report, do not crash
         info["error"] = describe_exception(error)
     return info

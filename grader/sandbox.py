@@ -366,29 +366,47 @@ def _status_reader(fd: int) -> tuple[threading.Thread, list[str]]:
     return thread, lines
 
 
+def stage(work: Path, submission: Path, data_dir: Path, start: datetime, limits: Limits, parts: list[str]) -> None:
+    """Make ``parts`` ready to run, before any of them starts.
+
+    Each part's outputs are emptied (anything there was planted) and created empty, and its spec
+    is written: so when two parts run at once, each child's confinement finds the other's
+    outputs and spec in place and makes them read-only from its first instant.
+    """
+    work = Path(work)
+    for part in parts:
+        for name in OUTPUTS[part]:
+            _remove(work / name)
+            if "." in name:
+                (work / name).touch()
+            else:
+                (work / name).mkdir()
+        for folder in (work / "home" / part, work / "tmp" / part):
+            _remove(folder)
+            folder.mkdir(parents=True)
+        spec = {"part": part, "work": str(work), "submission": str(submission), "data_dir": str(data_dir),
+                "start": start.isoformat(), "memory_bytes": limits.memory_bytes}
+        spec_path = work / f"{part}.spec.json"
+        _remove(spec_path)
+        spec_path.write_text(json.dumps(spec))
+
+
 def run_part(part: str, work: Path, submission: Path, data_dir: Path, start: datetime, limits: Limits,
-             read_only: list[Path] | None = None, hidden: list[Path] | None = None) -> ChildRun:
+             read_only: list[Path] | None = None, hidden: list[Path] | None = None, staged: bool = False) -> ChildRun:
     """Run ``part`` ("feed" or "queries") in a fresh child; never raises for the student's faults
     (raises SandboxError when the confinement itself cannot be set up).
 
     ``read_only`` paths (default: the project) cannot be written by the child; the data copy,
     the spec files and what the other part left are read-only too. ``hidden`` folders (the
     goldens) cannot be read, where the machine allows it (root: namespaces; else as is).
+    ``staged``: the caller has run ``stage`` for this part (to run parts at once).
     """
     work = Path(work)
     token = secrets.token_hex(8)
-    # This part's outputs start empty: anything there was planted by the other part.
-    for name in OUTPUTS[part]:
-        _remove(work / name)
+    if not staged:
+        stage(work, submission, data_dir, start, limits, [part])
     home, tmp = work / "home" / part, work / "tmp" / part
-    for folder in (home, tmp):
-        _remove(folder)
-        folder.mkdir(parents=True)
-    spec = {"part": part, "work": str(work), "submission": str(submission), "data_dir": str(data_dir),
-            "start": start.isoformat(), "memory_bytes": limits.memory_bytes}
     spec_path = work / f"{part}.spec.json"
-    _remove(spec_path)
-    spec_path.write_text(json.dumps(spec))
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),

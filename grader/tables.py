@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 Row = dict[str, Any]
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class UnreadableOutput(ValueError):
@@ -25,6 +26,16 @@ def iso(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_micros(value: str) -> int:
+    """Microseconds since the epoch of an ``iso`` string: UTC whatever the process's time zone
+    (a naive ``strptime(...).timestamp()`` would read it in local time)."""
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    delta = instant - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def _plain(value: Any) -> Any:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from grader.checks import Context, Finding, short
 from grader.checks.queries import part_errors, unusable
 from grader.compare.rows import compare_rows
 from grader.outputs import JOINED_COLUMNS
+from grader.tables import iso_micros
 
 KEY = ["acc_uuid", "acc_timestamp", "loc_uuid", "loc_timestamp"]
 BOUND_SECONDS = 1.0
@@ -18,7 +17,7 @@ def _matched(row: dict) -> bool:
 
 
 def _seconds(value: str) -> float:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+    return iso_micros(value) / 1e6
 
 
 def _far(row: dict) -> bool:

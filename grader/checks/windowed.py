@@ -11,7 +11,7 @@ from grader.checks.queries import part_errors, unusable
 from grader.compare.rows import PRECISION, compare_rows
 from grader.dataset import list_steps, read_step, restamp
 from grader.outputs import WINDOWED_COLUMNS, final_windows
-from grader.tables import rows_of
+from grader.tables import iso_micros, rows_of
 
 KEY = ["window_start", "window_end", "uuid"]
 WINDOW_SECONDS = 15
@@ -22,7 +22,7 @@ def _window(row: dict) -> str:
 
 
 def _seconds(value: str) -> float:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+    return iso_micros(value) / 1e6
 
 
 def _speeds(ctx: Context) -> dict[tuple[str, str], list[float]]:

@@ -1,0 +1,56 @@
+"""What each of the grader's speed settings is worth: the grader's own replay of the reference,
+with one setting of ``grader/spark.py`` put back to Spark's default.
+
+Run as a script (a fresh JVM each time): ``settings.py DATA [without]``, where ``without`` is a
+key of ``VARIANTS``. Prints one JSON line: seconds of replay (JVM start excluded), micro-batches,
+CPU seconds of the JVM.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from grader import replay, spark
+from grader.engine import START
+from grader.reference import REFERENCE
+
+# name -> the settings dropped from spark.SETTINGS to undo it (checkpoints: see main)
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "listing-threshold": ("spark.sql.sources.parallelPartitionDiscovery.threshold",),
+    "polling-delay": ("spark.sql.streaming.pollingDelay",),
+    "filecontext-checkpoints": (),
+    "yarn-defaults": ("spark.driver.extraClassPath",),
+}
+
+
+def main(data_dir: Path, without: str) -> dict:
+    for key in VARIANTS[without]:
+        spark.SETTINGS.pop(key)
+    if without == "filecontext-checkpoints":
+        spark.CHECKPOINT_MANAGERS = ()
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(scratch)
+        session = spark.session(work / "spark")
+        batches: list[int] = []
+
+        def log(record: dict) -> None:
+            if record.get("event") == "step":
+                batches[:] = [q.get("batches") or 0 for q in record["queries"]]
+
+        began = time.monotonic()
+        replay.run_queries(session, REFERENCE, data_dir, work / "results", work / "observed", START, log)
+        seconds = time.monotonic() - began
+        jvm = [p for p in psutil.Process().children(recursive=True) if p.name() == "java"]
+        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in jvm)
+    return {"without": without, "replay_s": round(seconds, 1), "batches": sum(batches), "jvm_cpu_s": round(cpu, 1)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "all")))
