@@ -75,10 +75,17 @@ def list_steps(data_dir: Path) -> list[Step]:
     return sorted((Step(name, float(name[2:])) for name in names), key=lambda s: (s.seconds, s.name))
 
 
+def read_parquet(path: Path) -> pa.Table:
+    """One parquet file, read directly: half the cost of ``pq.read_table``'s dataset machinery,
+    which counts when the grader reads a thousand small files per submission."""
+    with pq.ParquetFile(path) as file:
+        return file.read()
+
+
 def read_step(data_dir: Path, kind: str, step: str) -> pa.Table:
     """All rows of one kind in one step (files in name order), in the kind's schema."""
     files = sorted((Path(data_dir) / kind / step).glob("*.parquet"))
-    tables = [pq.read_table(f, partitioning=None).select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for f in files]
+    tables = [read_parquet(f).select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for f in files]
     return pa.concat_tables(tables) if tables else SCHEMAS[kind].empty_table()
 
 

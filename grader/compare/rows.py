@@ -1,8 +1,9 @@
 """Multiset comparison of rows, with chispa's row comparer and a float tolerance.
 
-Row order never matters. Rows are grouped by a key; inside a key, rows pair up when chispa's
-``are_rows_approx_equal`` says so; what is left is missing, unexpected or, when both sides have
-a leftover under one key, a differing pair (the most useful thing to show a student).
+Row order never matters. Rows are grouped by a key; inside a key, rows with exactly equal values
+pair up first (a dictionary lookup: most rows of a right answer), then the rest pair up when
+chispa's ``are_rows_approx_equal`` says so; what is left is missing, unexpected or, when both
+sides have a leftover under one key, a differing pair (the most useful thing to show a student).
 """
 
 from __future__ import annotations
@@ -36,6 +37,15 @@ def _spark_row(row: Row, columns: list[str]) -> SparkRow:
     return SparkRow(**{c: row.get(c) for c in columns})
 
 
+def _exact(value: object) -> object:
+    """``value`` as something hashable; equal values give equal results."""
+    if isinstance(value, dict):
+        return tuple(sorted((k, _exact(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_exact(v) for v in value)
+    return value
+
+
 def _sort_key(key: tuple) -> tuple:
     return tuple((v is None, str(v)) for v in key)
 
@@ -50,9 +60,22 @@ def compare_rows(expected: list[Row], got: list[Row], key: list[str], columns: l
         groups[tuple(row.get(k) for k in key)][1].append(row)
     for group_key in sorted(groups, key=_sort_key):
         wanted, have = groups[group_key]
-        left = list(have)
-        unmatched = []
+        # Exactly equal values are approximately equal too, so pairing them first loses nothing.
+        slots: dict[object, list[int]] = defaultdict(list)
+        for i, row in enumerate(have):
+            slots[tuple(_exact(row.get(c)) for c in columns)].append(i)
+        taken: set[int] = set()
+        rest = []
         for row in wanted:
+            free = slots.get(tuple(_exact(row.get(c)) for c in columns))
+            if free:
+                taken.add(free.pop(0))
+                diff.matched += 1
+            else:
+                rest.append(row)
+        left = [row for i, row in enumerate(have) if i not in taken]
+        unmatched = []
+        for row in rest:
             mine = _spark_row(row, columns)
             for i, candidate in enumerate(left):
                 if are_rows_approx_equal(mine, _spark_row(candidate, columns), precision, allow_nan_equality=True):
