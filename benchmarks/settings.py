@@ -20,13 +20,14 @@ from grader import replay, spark
 from grader.engine import START
 from grader.reference import REFERENCE
 
-# name -> the settings dropped from spark.SETTINGS to undo it (checkpoints: see main)
+# name -> the settings dropped from spark.SETTINGS to undo it (checkpoints and the JIT: see main)
 VARIANTS: dict[str, tuple[str, ...]] = {
     "all": (),
     "listing-threshold": ("spark.sql.sources.parallelPartitionDiscovery.threshold",),
     "polling-delay": ("spark.sql.streaming.pollingDelay",),
     "filecontext-checkpoints": (),
     "yarn-defaults": ("spark.driver.extraClassPath",),
+    "c1-only-jit": (),
 }
 
 
@@ -35,6 +36,9 @@ def main(data_dir: Path, without: str) -> dict:
         spark.SETTINGS.pop(key)
     if without == "filecontext-checkpoints":
         spark.CHECKPOINT_MANAGERS = ()
+    if without == "c1-only-jit":  # the JVM's default tiered JIT, C2 included
+        for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+            spark.SETTINGS[key] = spark.SETTINGS[key].replace("-XX:TieredStopAtLevel=1", "").strip()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         session = spark.session(work / "spark")
