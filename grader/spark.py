@@ -14,7 +14,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 # C1 only and the serial collector: a short-lived JVM on 2 cores spends less on compiling and
-# collecting (measured: C2 added 8 s of CPU to a real-data replay).
+# collecting (measured: C2 added 30 s of JVM CPU and 12 s of wall time to a real-data replay).
 JVM_OPTIONS = "-Duser.timezone=UTC -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss4m"
 # Empty stand-ins for Hadoop's YARN defaults, first on the JVM's classpath. A local session never
 # reads YARN settings, and Spark serializes the whole Hadoop configuration (GZIP per property)
