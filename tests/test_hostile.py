@@ -28,10 +28,12 @@ import pytest
 from grader import engine
 from grader.batch import BatchResult, grade_batch
 from grader.checks import CHECK_IDS
+from grader.engine import START
 from grader.java import JavaMissing, require_java
 from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.sandbox import MARKER, PROJECT, ChildRun, Limits, _can_confine, _marked
+from grader.runner import OUTPUTS
+from grader.sandbox import MARKER, PROJECT, ChildRun, Limits, _can_confine, _marked, prepare, run_part, stage
 from tests.hostile import Change, Submission, corpus, hanging
 
 TAG = f"dsc650hostile{secrets.token_hex(4)}"
@@ -258,3 +260,45 @@ def test_the_time_is_bounded_by_the_limits(graded: Outcome) -> None:
 def test_every_child_ran_confined(graded: Outcome) -> None:
     runs = [run for batch in (graded.main, graded.hang) for child in batch.runs.values() for run in child]
     assert runs and all(run.confined for run in runs)
+
+
+PLANT = '''
+import json, os
+attempts = {}
+for target in TARGETS:
+    try:
+        if os.path.isdir(target):
+            with open(os.path.join(target, "planted"), "w") as f:
+                f.write("planted")
+        else:
+            with open(target, "a") as f:
+                f.write("planted")
+        attempts[target] = "written"
+    except OSError as error:
+        attempts[target] = type(error).__name__
+print("ATTEMPTS " + json.dumps(attempts))
+'''
+
+
+def test_the_feed_cannot_plant_the_queries_outputs_while_both_run(tmp_path: Path) -> None:
+    """The parts run at once: the feed child, started first, finds the queries' outputs and spec
+    already staged and read-only, so nothing it writes there can reach the judging."""
+    if not _can_confine():
+        pytest.skip("the parts are confined only where the sandbox can (root and unshare)")
+    work, folder = tmp_path / "work", tmp_path / "submission"
+    folder.mkdir()
+    targets = [str(work / name) for name in OUTPUTS["queries"]] + [str(work / "queries.spec.json")]
+    (folder / "stream_data.py").write_text(f"TARGETS = {targets!r}\n{PLANT}")
+    (folder / "stream_queries.py").write_text("")
+    submission, data = prepare(work, folder, BUNDLED_DATA)
+    stage(work, submission, data, START, HANG, list(OUTPUTS))
+    spec = (work / "queries.spec.json").read_bytes()
+    run = run_part("feed", work, submission, data, START, HANG, staged=True)
+    assert run.confined
+    line = next(line for line in run.stdout.splitlines() if line.startswith("ATTEMPTS "))
+    attempts = json.loads(line.removeprefix("ATTEMPTS "))
+    assert set(attempts) == set(targets) and "written" not in attempts.values(), attempts
+    for name in OUTPUTS["queries"]:
+        path = work / name
+        assert (not any(path.iterdir())) if path.is_dir() else path.read_bytes() == b"", name
+    assert (work / "queries.spec.json").read_bytes() == spec
