@@ -37,7 +37,7 @@ def iso_micros(value: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
-def _micros(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def _micros(column: pa.Array) -> pa.Array:
     """Any parquet timestamp (ns from INT96 or pandas, ms, naive) as microseconds in UTC."""
     unit_type = pa.timestamp("us", tz="UTC")
     if column.type.tz is None:
@@ -78,7 +78,6 @@ def _as_iso(column: pa.Array) -> pa.Array:
 
 def rows_of(table: pa.Table) -> list[Row]:
     """Plain rows; timestamp columns (top level or inside a struct) become ISO strings."""
-    table = table.combine_chunks()
     columns = {name: _as_iso(table[name].combine_chunks()) for name in table.column_names}
     return pa.table(columns).to_pylist() if columns else [{} for _ in range(table.num_rows)]
 

@@ -46,6 +46,10 @@ def _exact(value: object) -> object:
     return value
 
 
+def _exact_values(row: Row, columns: list[str]) -> tuple:
+    return tuple(_exact(row.get(c)) for c in columns)
+
+
 def _sort_key(key: tuple) -> tuple:
     return tuple((v is None, str(v)) for v in key)
 
@@ -63,11 +67,11 @@ def compare_rows(expected: list[Row], got: list[Row], key: list[str], columns: l
         # Exactly equal values are approximately equal too, so pairing them first loses nothing.
         slots: dict[object, list[int]] = defaultdict(list)
         for i, row in enumerate(have):
-            slots[tuple(_exact(row.get(c)) for c in columns)].append(i)
+            slots[_exact_values(row, columns)].append(i)
         taken: set[int] = set()
         rest = []
         for row in wanted:
-            free = slots.get(tuple(_exact(row.get(c)) for c in columns))
+            free = slots.get(_exact_values(row, columns))
             if free:
                 taken.add(free.pop(0))
                 diff.matched += 1
