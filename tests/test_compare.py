@@ -3,7 +3,7 @@ and how parquet values become the plain rows every check compares."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grader.compare.rows import compare_rows
-from grader.tables import UnreadableOutput, read_rows, rows_of
+from grader.tables import EPOCH, UnreadableOutput, iso_micros, read_rows, rows_of
 
 COLUMNS = ["route", "speed"]
 
@@ -71,11 +71,15 @@ UTC = timezone.utc
         (pa.timestamp("ms"), datetime(2026, 1, 1, 0, 0, 15, 250000), "2026-01-01T00:00:15.250000Z"),
         (pa.timestamp("s", tz="America/New_York"), datetime(2026, 1, 1, 5, 0, 0, tzinfo=UTC), "2026-01-01T05:00:00.000000Z"),
         (pa.timestamp("us", tz="UTC"), datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "1969-12-31T23:59:59.999999Z"),
+        # A four-digit year even before 1000, so the checks can parse it back (Python's strftime gives "5-01-01").
+        (pa.timestamp("us"), datetime(5, 1, 1), "0005-01-01T00:00:00.000000Z"),
     ],
 )
 def test_any_timestamp_becomes_one_iso_form_in_utc(arrow_type: pa.DataType, value: datetime, text: str) -> None:
     table = pa.table({"t": pa.array([value, None], arrow_type)})
     assert rows_of(table) == [{"t": text}, {"t": None}]
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    assert iso_micros(text) == (aware - EPOCH) // timedelta(microseconds=1)
 
 
 def test_timestamps_inside_a_struct_become_iso_and_null_structs_stay_null() -> None:
