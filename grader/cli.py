@@ -61,8 +61,10 @@ def main() -> None:
 @click.option("--seed", type=int, help="Grade on a fresh fixture set generated from this seed.")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
 @click.option("--shard", callback=_parse_shard, metavar="I/N", help="Grade only shard I of N (every N-th path in sorted order), to split a batch across machines.")
+@click.option("--class-archive/--no-class-archive", default=True, show_default=True,
+              help="Start each grading's JVM from a class archive, built once per install (about 40 s) and about 4 s faster per grading.")
 def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | None, data_dir: Path | None, seed: int | None,
-          rubric_path: Path | None, shard: tuple[int, int] | None) -> None:
+          rubric_path: Path | None, shard: tuple[int, int] | None, class_archive: bool) -> None:
     """Grade submissions (zips, folders or globs) and write reports to --out."""
     if data_dir and seed is not None:
         raise click.UsageError("--data-dir and --seed exclude each other")
@@ -73,6 +75,7 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | Non
         submissions = take_shard(submissions, *shard)
         click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions)} submission(s)", err=True)
     _need_java()
+    from grader import class_archive as archive
     from grader.batch import grade_batch
     from grader.checks import CHECK_IDS
     from grader.engine import limits_for
@@ -86,6 +89,10 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | Non
         rubric = load_rubric(rubric_path or DEFAULT_RUBRIC, known=CHECK_IDS)
     except RubricError as error:
         raise click.ClickException(str(error)) from None
+    if class_archive:
+        archive.ensure(lambda line: click.echo(line, err=True))
+    else:
+        archive.disable()
     with tempfile.TemporaryDirectory(prefix="dsc650-data-") as scratch:
         if seed is not None:
             data_dir = generate(Path(scratch) / "data", seed)

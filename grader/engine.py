@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from grader import class_archive
 from grader.checks import CHECK_IDS, Context, Finding
 from grader.checks import feed as feed_checks
 from grader.checks import joined as joined_checks
@@ -98,7 +99,7 @@ def run_submission(folder: Path, data_dir: Path, limits: Limits, keep: Path | No
         hidden = [PROJECT / "fixtures" / "expected", cache_root()]
         # The parts share nothing but the read-only data, so they run at once: the feed (a few
         # seconds of Python) hides inside the queries child's JVM start.
-        stage(work, submission, data, START, limits, list(OUTPUTS))
+        stage(work, submission, data, START, limits, list(OUTPUTS), class_archive.current())
         with ThreadPoolExecutor(max_workers=len(OUTPUTS), thread_name_prefix="part") as pool:
             feed_job = pool.submit(run_part, "feed", work, submission, data, START, limits, hidden=hidden, staged=True)
             queries_job = pool.submit(run_part, "queries", work, submission, data, START, limits, hidden=hidden, staged=True)

@@ -46,7 +46,8 @@ SETUP_SH = """\
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu). It installs
 # Java 17 (Spark 4 needs 17 or 21), a Python 3.11+, and this grader from the bundled source into
 # {venv}. The install is editable so the grader finds its fixtures and goldens next to its code.
-# It ends with a self-check, so a broken image fails here rather than on every submission.
+# It ends with a self-check, so a broken image fails here rather than on every submission; the
+# check also builds the JVM class archive into {venv}/var, which each submission's JVM maps.
 set -euxo pipefail
 SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"  # /autograder/source on Gradescope
 VENV={venv}
@@ -304,7 +305,9 @@ def run(root: Path = ROOT, part_seconds: float = PART_SECONDS) -> int:
 
 
 def check() -> int:
-    """The image's self-check (setup.sh's last step): Java, the rubric and the goldens all usable."""
+    """The image's self-check (setup.sh's last step): Java, the rubric and the goldens all usable.
+    It also builds the JVM class archive, once per image: every submission's JVM starts from it."""
+    from grader import class_archive
     from grader.checks import CHECK_IDS
     from grader.java import JavaMissing, require_java
     from grader.reference import BUNDLED_DATA, expected_for
@@ -317,7 +320,9 @@ def check() -> int:
         return 1
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
     expected = expected_for(BUNDLED_DATA)
-    print(f"ok: Java {java}, rubric of {rubric.max_score:g} points, goldens {expected.manifest['data_sha256'][:12]}")
+    archive = class_archive.ensure(print)
+    print(f"ok: Java {java}, rubric of {rubric.max_score:g} points, goldens {expected.manifest['data_sha256'][:12]}, "
+          f"class archive {archive.name if archive else 'none (each grading about 4 s slower)'}")
     return 0
 
 

@@ -49,6 +49,7 @@ def main(spec_path: str) -> int:
         explain(record.get("error"), memory_bytes)
         (work / "feed.json").write_text(json.dumps(record, sort_keys=True, default=str))
         return 0
+    from grader.class_archive import use_options
     from grader.replay import open_log, run_queries
     from grader.spark import session
 
@@ -58,8 +59,9 @@ def main(spec_path: str) -> int:
         explain(record.get("error"), memory_bytes)
         write(record)
 
+    archive = spec.get("class_archive")
     try:
-        spark = session(work / "spark")
+        spark = session(work / "spark", java_options=use_options(Path(archive)) if archive else "")
     except Exception as error:
         log({"event": "spark-failed", "error": {"type": type(error).__name__, "message": str(error)[:2000], "where": []}})
         return 0

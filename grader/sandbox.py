@@ -366,12 +366,35 @@ def _status_reader(fd: int) -> tuple[threading.Thread, list[str]]:
     return thread, lines
 
 
-def stage(work: Path, submission: Path, data_dir: Path, start: datetime, limits: Limits, parts: list[str]) -> None:
+def child_env(home: Path, tmp: Path) -> dict[str, str]:
+    """The whole environment of a process that starts a grading JVM: nothing of the grader's own
+    (no secrets, no SPARK_* or HADOOP_* that would change the JVM's classpath)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TMPDIR": str(tmp),
+        "TZ": "UTC",
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(PROJECT),
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYSPARK_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    if "JAVA_HOME" in os.environ:
+        env["JAVA_HOME"] = os.environ["JAVA_HOME"]
+    return env
+
+
+def stage(work: Path, submission: Path, data_dir: Path, start: datetime, limits: Limits, parts: list[str],
+          class_archive: Path | None = None) -> None:
     """Make ``parts`` ready to run, before any of them starts.
 
     Each part's outputs are emptied (anything there was planted) and created empty, and its spec
     is written: so when two parts run at once, each child's confinement finds the other's
-    outputs and spec in place and makes them read-only from its first instant.
+    outputs and spec in place and makes them read-only from its first instant. The queries
+    child's JVM maps ``class_archive`` (``grader.class_archive``) when one is given.
     """
     work = Path(work)
     for part in parts:
@@ -385,7 +408,8 @@ def stage(work: Path, submission: Path, data_dir: Path, start: datetime, limits:
             _remove(folder)
             folder.mkdir(parents=True)
         spec = {"part": part, "work": str(work), "submission": str(submission), "data_dir": str(data_dir),
-                "start": start.isoformat(), "memory_bytes": limits.memory_bytes}
+                "start": start.isoformat(), "memory_bytes": limits.memory_bytes,
+                "class_archive": str(class_archive) if class_archive and part == "queries" else None}
         spec_path = work / f"{part}.spec.json"
         _remove(spec_path)
         spec_path.write_text(json.dumps(spec))
@@ -407,22 +431,7 @@ def run_part(part: str, work: Path, submission: Path, data_dir: Path, start: dat
         stage(work, submission, data_dir, start, limits, [part])
     home, tmp = work / "home" / part, work / "tmp" / part
     spec_path = work / f"{part}.spec.json"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "TMPDIR": str(tmp),
-        "TZ": "UTC",
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(PROJECT),
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
-        "PYSPARK_PYTHON": sys.executable,
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        MARKER: token,
-    }
-    if "JAVA_HOME" in os.environ:
-        env["JAVA_HOME"] = os.environ["JAVA_HOME"]
+    env = {**child_env(home, tmp), MARKER: token}
     data_limit = max(limits.memory_bytes, DATA_FLOOR)
 
     def limit_child() -> None:

@@ -16,10 +16,12 @@ from pyspark.sql import SparkSession
 # C1 only and the serial collector: a short-lived JVM on 2 cores spends less on compiling and
 # collecting (measured: C2 added 30 s of JVM CPU and 12 s of wall time to a real-data replay).
 JVM_OPTIONS = "-Duser.timezone=UTC -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss4m"
-# Empty stand-ins for Hadoop's YARN defaults, first on the JVM's classpath. A local session never
+# An empty stand-in for Hadoop's YARN defaults, first on the JVM's classpath. A local session never
 # reads YARN settings, and Spark serializes the whole Hadoop configuration (GZIP per property)
 # into every file scan, file write and state store of every micro-batch: 1,125 properties -> 599.
-HADOOP_OVERRIDES = Path(__file__).resolve().parent / "hadoop"
+# A jar holding one `yarn-default.xml` of `<configuration></configuration>`, not a folder: a
+# class-data-sharing archive (grader/class_archive.py) refuses non-empty folders on the classpath.
+HADOOP_OVERRIDES = Path(__file__).resolve().parent / "hadoop-overrides.jar"
 
 SETTINGS: dict[str, str] = {
     "spark.master": "local[2]",
@@ -68,14 +70,17 @@ def _use_filesystem_checkpoints(spark: SparkSession) -> None:
         return
 
 
-def session(scratch: Path, app: str = "dsc650-grader") -> SparkSession:
-    """A local SparkSession whose scratch files stay under ``scratch``."""
+def session(scratch: Path, app: str = "dsc650-grader", java_options: str = "") -> SparkSession:
+    """A local SparkSession whose scratch files stay under ``scratch``; ``java_options`` are added
+    to the driver JVM's (the class archive's, see ``grader.class_archive``)."""
     scratch = Path(scratch)
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TZ", "UTC")
     builder = SparkSession.builder.appName(app)
     for key, value in SETTINGS.items():
         builder = builder.config(key, value)
+    if java_options:
+        builder = builder.config("spark.driver.extraJavaOptions", f"{JVM_OPTIONS} {java_options}")
     builder = builder.config("spark.local.dir", str(scratch / "tmp")).config(
         "spark.sql.warehouse.dir", str(scratch / "warehouse")
     )

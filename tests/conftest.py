@@ -26,10 +26,23 @@ def fixture_data() -> Path:
     return BUNDLED_DATA
 
 
+@pytest.fixture(scope="session", autouse=True)
+def class_archive(request: pytest.FixtureRequest) -> Path | None:
+    """Every JVM of a session that starts any gets the class archive: built once per virtual
+    environment (about 40 s) when absent, about 4 s less per grading after that."""
+    if not any(item.get_closest_marker("spark") for item in request.session.items):
+        return None
+    from grader import class_archive
+
+    return class_archive.ensure()
+
+
 @pytest.fixture(scope="session")
-def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def spark(tmp_path_factory: pytest.TempPathFactory, class_archive: Path | None) -> Iterator[object]:
+    from grader.class_archive import use_options
     from grader.spark import session
 
-    spark = session(tmp_path_factory.mktemp("spark"), app="grader-tests")
+    spark = session(tmp_path_factory.mktemp("spark"), app="grader-tests",
+                    java_options=use_options(class_archive) if class_archive else "")
     yield spark
     spark.stop()
