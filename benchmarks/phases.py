@@ -1,7 +1,7 @@
 """Where one grading's time goes: ``python benchmarks/phases.py [DATA]`` (default: the fixtures).
 
 Two parts, each in this process. First the grader's replay of the reference with a line per
-event: the session's start, ``start_queries``, then every step with its seconds and the
+event (the JVM maps the class archive when it is built): the session's start, ``start_queries``, then every step with its seconds and the
 micro-batches each query has run so far. Then one grading as ``grader grade`` does it: both
 sandboxed children (at once), then the judging. Prints one JSON line last.
 """
@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import engine, replay, spark
+from grader import class_archive, engine, replay, spark
 from grader.checks import CHECK_IDS
 from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
@@ -25,7 +25,8 @@ def replay_timeline(data_dir: Path) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         began = time.monotonic()
-        session = spark.session(work / "spark")
+        archive = class_archive.current()  # as a grading's JVM starts, when the archive is built
+        session = spark.session(work / "spark", java_options=class_archive.use_options(archive) if archive else "")
         figures["session_s"] = round(time.monotonic() - began, 2)
         print(f"{figures['session_s']:6.2f} s  JVM and session started")
         last = time.monotonic()

@@ -1,9 +1,9 @@
 """A class-data-sharing archive for the grading JVMs: about 4 s less per grading.
 
-Each grading starts a JVM that loads and links some 14,000 Spark and Hadoop classes, most of the
-session's 5 s start and of the first step's warm-up. A dynamic CDS archive of those classes, made
-once per virtual environment, lets every later JVM map them instead (measured on the fixtures:
-session start 5.1 -> 2.8 s, the whole replay 19 -> 15 s; the README's "Speed" has the figures).
+Each grading starts a JVM that loads, parses and verifies thousands of Spark and Hadoop classes:
+most of the session's 5 s start and much of the first step's warm-up. A dynamic CDS archive of
+those classes, made once per virtual environment, lets every later JVM map them instead
+(measured on the fixtures: the queries child 19.3 -> 14.3 s; the README's "Speed" has more).
 
 Trust: the JVM loads an archive's classes without verifying them again, so an archive is code.
 Only the grader makes one: ``python -m grader.class_archive OUT`` replays the reference solution
@@ -90,7 +90,7 @@ def current() -> Path | None:
 
 
 def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> Path | None:
-    """This machine's archive, built first if there is none (about 30 s, once per virtual
+    """This machine's archive, built first if there is none (about 40 s, once per virtual
     environment). Never raises: without an archive grading is only slower, and ``say`` says why."""
     if _disabled or current():
         return current()
@@ -101,7 +101,7 @@ def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr
             fcntl.flock(lock, fcntl.LOCK_EX)  # another grader on this machine may be building it
             if target.is_file():
                 return target
-            say(f"Building the JVM class archive for this machine (once; about 30 s): {target}")
+            say(f"Building the JVM class archive for this install (once; about 40 s): {target}")
             began = time.monotonic()
             build(target)
             say(f"Built the JVM class archive in {time.monotonic() - began:.0f} s "
