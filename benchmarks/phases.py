@@ -1,9 +1,10 @@
 """Where one grading's time goes: ``python benchmarks/phases.py [DATA]`` (default: the fixtures).
 
 Two parts, each in this process. First the grader's replay of the reference with a line per
-event (the JVM maps the class archive when it is built): the session's start, ``start_queries``, then every step with its seconds and the
-micro-batches each query has run so far. Then one grading as ``grader grade`` does it: both
-sandboxed children (at once), then the judging. Prints one JSON line last.
+event: the session's start (from the class archive, when one is built), ``start_queries``, then
+every step with its seconds and the micro-batches each query has run so far. Then one grading
+as ``grader grade`` does it: both sandboxed children (at once), then the judging. Prints one
+JSON line last.
 """
 
 from __future__ import annotations
