@@ -76,6 +76,7 @@ def test_without_a_place_to_build_grading_goes_on_and_says_why(monkeypatch: pyte
     blocked = tmp_path / "file"
     blocked.write_text("a file where the archive folder would go")
     monkeypatch.setattr(class_archive, "folder", lambda: blocked / "var")
+    monkeypatch.setattr(class_archive, "_disabled", False)  # whatever this process was told before
     said: list[str] = []
     assert class_archive.ensure(said.append) is None
     assert len(said) == 1 and said[0].startswith("Grading without a JVM class archive"), said
