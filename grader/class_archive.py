@@ -92,8 +92,9 @@ def current() -> Path | None:
 def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> Path | None:
     """This machine's archive, built first if there is none (about 40 s, once per virtual
     environment). Never raises: without an archive grading is only slower, and ``say`` says why."""
-    if _disabled or current():
-        return current()
+    found = current()
+    if _disabled or found:
+        return found
     try:
         target = path()
         folder().mkdir(parents=True, exist_ok=True)
@@ -166,14 +167,15 @@ def _dump(out: Path) -> int:
     from grader.replay import run_queries
     from grader.spark import session
 
-    work = Path.cwd()
-    data = BUNDLED_DATA if BUNDLED_DATA.is_dir() else generate(work / "data", 0)
-    spark = session(work / "spark", app="dsc650-class-archive", java_options=f"-XX:ArchiveClassesAtExit={out}")
-    print("jvm", spark._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
-    failures: list[dict] = []
-    run_queries(spark, REFERENCE, data, work / "results", work / "observed", START,
-                lambda record: failures.append(record) if "error" in record else None)
-    spark.stop()  # the JVM dumps once this process has exited and closed its pipe
+    with tempfile.TemporaryDirectory(prefix="dsc650-cds-replay-") as scratch:
+        work = Path(scratch)
+        data = BUNDLED_DATA if BUNDLED_DATA.is_dir() else generate(work / "data", 0)
+        spark = session(work / "spark", app="dsc650-class-archive", java_options=f"-XX:ArchiveClassesAtExit={out}")
+        print("jvm", spark._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
+        failures: list[dict] = []
+        run_queries(spark, REFERENCE, data, work / "results", work / "observed", START,
+                    lambda record: failures.append(record) if "error" in record else None)
+        spark.stop()  # the JVM dumps once this process has exited and closed its pipe
     if failures:
         print(f"the reference failed while building: {failures[0]['error']}", file=sys.stderr)
         return 1
