@@ -80,7 +80,7 @@ def session(scratch: Path, app: str = "dsc650-grader", java_options: str = "") -
     for key, value in SETTINGS.items():
         builder = builder.config(key, value)
     if java_options:
-        builder = builder.config("spark.driver.extraJavaOptions", f"{JVM_OPTIONS} {java_options}")
+        builder = builder.config("spark.driver.extraJavaOptions", f"{SETTINGS['spark.driver.extraJavaOptions']} {java_options}")
     builder = builder.config("spark.local.dir", str(scratch / "tmp")).config(
         "spark.sql.warehouse.dir", str(scratch / "warehouse")
     )
