@@ -17,9 +17,9 @@ BEGAN = time.monotonic()
 
 from pyspark.sql import SparkSession  # noqa: E402
 
+from grader.contract import START  # noqa: E402
 from grader.dataset import KINDS, list_steps  # noqa: E402
-from grader.engine import START  # noqa: E402
-from grader.reference import REFERENCE  # noqa: E402
+from grader.paths import REFERENCE  # noqa: E402
 from grader.replay import publish, step_tables  # noqa: E402
 
 

@@ -16,8 +16,11 @@ import time
 from pathlib import Path
 
 from grader import class_archive, engine, replay, spark
-from grader.checks import CHECK_IDS
-from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
+from grader.checks.registry import CHECK_IDS
+from grader.contract import START
+from grader.judge import context, judge
+from grader.paths import BUNDLED_DATA, reference
+from grader.reference import expected_for
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 
@@ -44,7 +47,7 @@ def replay_timeline(data_dir: Path) -> dict:
                 figures["steps_s"].append(round(seconds, 2))
                 figures["batches"] = sum(b or 0 for b in batches)
 
-        replay.run_queries(session, REFERENCE, data_dir, work / "results", work / "observed", engine.START, log)
+        replay.run_queries(session, reference(), data_dir, work / "results", work / "observed", START, log)
         session.stop()
     return figures
 
@@ -54,10 +57,10 @@ def grading(data_dir: Path) -> dict:
     expected = expected_for(data_dir, limits)
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
     began = time.monotonic()
-    with engine.run_submission(REFERENCE, data_dir, limits) as run:
+    with engine.run_submission(reference(), data_dir, limits) as run:
         children = time.monotonic() - began
         began = time.monotonic()
-        checks = engine.judge(run, expected, rubric)
+        checks, *_ = judge(context(run.data_dir, run.feed, run.queries, expected), rubric)
         judging = time.monotonic() - began
     print(f"{children:6.2f} s  both children (feed and queries, at once)")
     print(f"{judging:6.2f} s  judging ({sum(c.passed for c in checks)}/{len(checks)} checks passed)")

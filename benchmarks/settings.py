@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 
 from grader import replay, spark
-from grader.engine import START
-from grader.reference import REFERENCE
+from grader.contract import START
+from grader.paths import REFERENCE
 
 # name -> the settings dropped from spark.SETTINGS to undo it (checkpoints and the JIT: see main)
 VARIANTS: dict[str, tuple[str, ...]] = {

@@ -12,15 +12,17 @@ import tempfile
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.engine import Grade, grade_folder, rejected
+from grader.engine import grade_folder
 from grader.golden import Expected
 from grader.intake import IntakeLimits, student_id, take_in
 from grader.reports import write_gradebook, write_junit, write_submission_reports
 from grader.rubric import Rubric
-from grader.sandbox import Limits
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.run import Limits
+from grader.verdict import Grade, rejected
 
 
 @dataclass
@@ -50,19 +52,34 @@ def shard(paths: list[Path], index: int, count: int) -> list[Path]:
     return ordered[index - 1 :: count]
 
 
-def grade_path(path: Path, data_dir: Path, expected: Expected, rubric: Rubric, limits: Limits,
-               intake_limits: IntakeLimits | None = None, name: str | None = None) -> Grade:
+@dataclass(frozen=True)
+class Grading:
+    """What every submission of a batch is graded with."""
+
+    data_dir: Path
+    expected: Expected
+    rubric: Rubric
+    limits: Limits
+    isolation: Isolation | None = None  # None: the strongest this machine allows
+    redact: bool = False  # a dataset students have not seen: feedback quotes no expected rows
+    intake: IntakeLimits = field(default_factory=IntakeLimits)
+
+
+def grade_path(path: Path, grading: Grading, name: str | None = None) -> Grade:
     """Intake then grade one path (zip or folder); never raises."""
     scratch = Path(tempfile.mkdtemp(prefix="dsc650-intake-"))
     student = name or student_id(path.name)
+    rubric = grading.rubric
     try:
-        intake = take_in(path, scratch, intake_limits or IntakeLimits())
+        intake = take_in(path, scratch, grading.intake)
         if intake.folder is None:
             grade = rejected(student, path.name, intake.reason or "The submission could not be read.", rubric)
             grade.notes = list(intake.notes)
             return grade
-        grade = grade_folder(intake.folder, data_dir, expected, rubric, limits, student, path.name)
+        grade = grade_folder(intake.folder, grading.data_dir, grading.expected, rubric, grading.limits, student,
+                             path.name, grading.isolation)
         grade.notes = list(dict.fromkeys([*intake.notes, *grade.notes]))
+        grade.redacted = grading.redact
         return grade
     except Exception as error:  # a grader fault: keep the batch going, say so loudly
         detail = "".join(traceback.format_exception_only(error)).strip()
@@ -73,22 +90,28 @@ def grade_path(path: Path, data_dir: Path, expected: Expected, rubric: Rubric, l
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def grade_batch(paths: list[Path], out_dir: Path, data_dir: Path, expected: Expected, rubric: Rubric,
-                limits: Limits, jobs: int = 1, on_done: Callable[[Grade], None] | None = None,
-                intake_limits: IntakeLimits | None = None) -> BatchResult:
+def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 1,
+                on_done: Callable[[Grade], None] | None = None) -> BatchResult:
+    """Grade every path (``jobs`` at once) and write every report; one row per path, whatever happens."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grades: list[Grade] = []
     names = report_names(paths)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_path, p, data_dir, expected, rubric, limits, intake_limits, names[p]) for p in paths]
+        futures = [pool.submit(grade_path, p, grading, names[p]) for p in paths]
         for future in as_completed(futures):
             grade = future.result()
             grades.append(grade)
-            write_submission_reports(grade, rubric, out_dir)
+            try:
+                write_submission_reports(grade, grading.rubric, out_dir)
+            except Exception as error:  # a grader fault in the reports: the row says so, the batch goes on
+                detail = "".join(traceback.format_exception_only(error)).strip()
+                print(f"grader error writing the reports of {grade.student}: {detail}\n{traceback.format_exc()}", file=sys.stderr)
+                grade.status, grade.reason = "error", f"The grader could not write this submission's feedback ({detail[:200]}); tell your instructor."
+                write_submission_reports(rejected(grade.student, grade.source, grade.reason, grading.rubric, "error"),
+                                         grading.rubric, out_dir)
             if on_done:
                 on_done(grade)
-    write_gradebook(grades, rubric, out_dir / "gradebook.csv")
+    write_gradebook(grades, grading.rubric, out_dir / "gradebook.csv")
     write_junit(grades, out_dir / "junit.xml")
     return BatchResult(grades=grades, grader_errors=sum(g.status == "error" for g in grades))
-

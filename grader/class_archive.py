@@ -32,6 +32,8 @@ from pathlib import Path
 
 import psutil
 
+from grader import paths
+
 BUILD_SECONDS = 600.0
 _disabled = False
 
@@ -91,9 +93,10 @@ def current() -> Path | None:
 
 def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr)) -> Path | None:
     """This machine's archive, built first if there is none (about 40 s, once per virtual
-    environment). Never raises: without an archive grading is only slower, and ``say`` says why."""
+    environment). Never raises: without an archive grading is only slower, and ``say`` says why.
+    The student edition builds none: it has no reference solution to build one from."""
     found = current()
-    if _disabled or found:
+    if _disabled or found or paths.REFERENCE is None:
         return found
     try:
         target = path()
@@ -118,7 +121,7 @@ def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr
 
 def build(target: Path) -> None:
     """Run the dump in a process of its own and move the finished archive to ``target``."""
-    from grader.sandbox import child_env
+    from grader.sandbox.isolation import child_env
 
     with tempfile.TemporaryDirectory(prefix="dsc650-cds-") as scratch:
         home, tmp, dump = Path(scratch, "home"), Path(scratch, "tmp"), target.with_name(f".{target.name}.{os.getpid()}")
@@ -161,19 +164,18 @@ def _wait_for(stdout: str | bytes | None, kill: bool = False) -> None:
 
 def _dump(out: Path) -> int:
     """The build itself: the reference's replay on the fixtures, in a JVM that archives at exit."""
-    from grader.engine import START
+    from grader.contract import START
     from grader.fixtures import generate
-    from grader.reference import BUNDLED_DATA, REFERENCE
     from grader.replay import run_queries
     from grader.spark import session
 
     with tempfile.TemporaryDirectory(prefix="dsc650-cds-replay-") as scratch:
         work = Path(scratch)
-        data = BUNDLED_DATA if BUNDLED_DATA.is_dir() else generate(work / "data", 0)
+        data = paths.BUNDLED_DATA if paths.BUNDLED_DATA.is_dir() else generate(work / "data", 0)
         spark = session(work / "spark", app="dsc650-class-archive", java_options=f"-XX:ArchiveClassesAtExit={out}")
         print("jvm", spark._jvm.java.lang.ProcessHandle.current().pid(), flush=True)
         failures: list[dict] = []
-        run_queries(spark, REFERENCE, data, work / "results", work / "observed", START,
+        run_queries(spark, paths.reference(), data, work / "results", work / "observed", START,
                     lambda record: failures.append(record) if "error" in record else None)
         spark.stop()  # the JVM dumps once this process has exited and closed its pipe
     if failures:

@@ -1,8 +1,14 @@
-"""``grader``: the command line (click), for students, CI and instructors."""
+"""``grader``: the one command line (click), for students, CI, instructors and Gradescope.
+
+Exit status: 0 when every submission was graded (whatever the scores), 1 when the grader itself
+failed on one, 2 for the user's mistakes (a bad option, a folder that is not a dataset, a broken
+rubric: one line each), 3 when Java is missing.
+"""
 
 from __future__ import annotations
 
 import glob
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -10,6 +16,13 @@ from pathlib import Path
 import click
 
 from grader.java import JavaMissing, require_java
+from grader.sandbox.isolation import MODES
+
+
+class UserError(click.ClickException):
+    """A mistake in what the user gave: one line, exit status 2."""
+
+    exit_code = 2
 
 
 def _need_java() -> None:
@@ -46,6 +59,33 @@ def _parse_shard(ctx: click.Context, param: click.Parameter, value: str | None) 
     return index, count
 
 
+def _dataset(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A --data-dir must have the bdd layout: said in one line, before anything starts."""
+    if value is None:
+        return None
+    from grader.dataset import DatasetError, list_steps
+
+    try:
+        list_steps(value)
+    except DatasetError as error:
+        raise UserError(f"--{param.name.replace('_', '-') if param.name else 'data-dir'} {value}: {error}") from None
+    return value
+
+
+def _rubric(path: Path | None):  # -> Rubric
+    from grader.checks.registry import CHECK_IDS
+    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+
+    try:
+        return load_rubric(path or DEFAULT_RUBRIC, known=CHECK_IDS)
+    except RubricError as error:
+        raise UserError(str(error)) from None
+
+
+DATA_DIR = click.Path(file_okay=False, exists=True, path_type=Path)
+SIZES = click.Choice(["small", "real"])
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dsc650-assignment08-grader")
 def main() -> None:
@@ -57,14 +97,20 @@ def main() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the reports.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Submissions graded at once.")
 @click.option("--timeout", type=click.FloatRange(5, 3600), help="Seconds each part of a submission may run (default: 300, more for datasets of over 22 steps).")
-@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
-@click.option("--seed", type=int, help="Grade on a fresh fixture set generated from this seed.")
+@click.option("--data-dir", type=DATA_DIR, callback=_dataset, help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
+@click.option("--seed", type=int, help="Grade on a fresh dataset generated from this seed.")
+@click.option("--size", type=SIZES, default="small", show_default=True, help="With --seed: the bundled fixtures' size, or the course data's.")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
 @click.option("--shard", callback=_parse_shard, metavar="I/N", help="Grade only shard I of N (every N-th path in sorted order), to split a batch across machines.")
 @click.option("--class-archive/--no-class-archive", default=True, show_default=True,
               help="Start each grading's JVM from a class archive, built once per install (about 40 s) and about 4 s faster per grading.")
+@click.option("--isolation", type=click.Choice(["auto", *MODES]), default="auto", show_default=True,
+              help="How student code is confined: auto takes the strongest this machine allows (README, \"Where the grader runs\").")
+@click.option("--feedback", type=click.Choice(["full", "summary"]),
+              help="Quote expected rows in feedback (full) or not (summary). Default: full on the bundled fixtures, the rubric's choice on other data.")
 def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | None, data_dir: Path | None, seed: int | None,
-          rubric_path: Path | None, shard: tuple[int, int] | None, class_archive: bool) -> None:
+          size: str, rubric_path: Path | None, shard: tuple[int, int] | None, class_archive: bool, isolation: str,
+          feedback: str | None) -> None:
     """Grade submissions (zips, folders or globs) and write reports to --out."""
     if data_dir and seed is not None:
         raise click.UsageError("--data-dir and --seed exclude each other")
@@ -74,82 +120,155 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | Non
 
         submissions = take_shard(submissions, *shard)
         click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions)} submission(s)", err=True)
+    rubric = _rubric(rubric_path)
     _need_java()
     from grader import class_archive as archive
-    from grader.batch import grade_batch
-    from grader.checks import CHECK_IDS
+    from grader.batch import Grading, grade_batch
     from grader.engine import limits_for
     from grader.fixtures import generate
     from grader.golden import GoldenError
+    from grader.paths import BUNDLED_DATA
     from grader.progress import Progress
-    from grader.reference import BUNDLED_DATA, expected_for
-    from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
+    from grader.reference import expected_for
+    from grader.sandbox.isolation import choose
+    from grader.sandbox.users import SandboxError
 
     try:
-        rubric = load_rubric(rubric_path or DEFAULT_RUBRIC, known=CHECK_IDS)
-    except RubricError as error:
-        raise click.ClickException(str(error)) from None
+        confinement = choose(isolation)
+    except SandboxError as error:
+        raise UserError(str(error)) from None
+    click.echo(f"isolation: {confinement.mode}: {confinement.description}"
+               + (f" (stronger modes: {confinement.why})" if confinement.why else ""), err=True)
     if class_archive:
         archive.ensure(lambda line: click.echo(line, err=True))
     else:
         archive.disable()
     with tempfile.TemporaryDirectory(prefix="dsc650-data-") as scratch:
         if seed is not None:
-            data_dir = generate(Path(scratch) / "data", seed)
+            data_dir = generate(Path(scratch) / "data", seed, size)
         data_dir = data_dir or BUNDLED_DATA
         limits = limits_for(data_dir, timeout)
         try:
             expected = expected_for(data_dir, limits)
         except GoldenError as error:
-            raise click.ClickException(str(error)) from None
+            raise UserError(str(error)) from None
+        hidden = data_dir != BUNDLED_DATA
+        redact = (feedback or (rubric.hidden_feedback if hidden else "full")) == "summary"
+        grading = Grading(data_dir, expected, rubric, limits, confinement, redact)
         with Progress(len(submissions)) as progress:
-            result = grade_batch(submissions, out_dir, data_dir, expected, rubric, limits, jobs=jobs, on_done=progress.done)
+            result = grade_batch(submissions, out_dir, grading, jobs=jobs, on_done=progress.done)
         progress.summary(result.grades, rubric, out_dir)
     sys.exit(1 if result.grader_errors else 0)
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Dataset (default: the bundled fixtures).")
+@click.option("--data-dir", type=DATA_DIR, callback=_dataset, help="Dataset (default: the bundled fixtures).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/expected).")
 def regenerate(data_dir: Path | None, out_dir: Path | None) -> None:
     """Rewrite the golden outputs from the reference solution."""
     _need_java()
     from grader.golden import GoldenError
-    from grader.reference import BUNDLED_DATA, BUNDLED_EXPECTED
+    from grader.paths import BUNDLED_DATA, BUNDLED_EXPECTED, NoReference
     from grader.reference import regenerate as run_regenerate
 
     try:
         written = run_regenerate(data_dir or BUNDLED_DATA, out_dir or BUNDLED_EXPECTED)
-    except GoldenError as error:
-        raise click.ClickException(str(error)) from None
+    except (GoldenError, NoReference) as error:
+        raise UserError(str(error)) from None
     for path in written:
         click.echo(f"wrote {path}")
 
 
 @main.command()
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--size", type=SIZES, default="small", show_default=True, help="The bundled fixtures' size, or the course data's.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/data).")
-def fixtures(seed: int, out_dir: Path | None) -> None:
+def fixtures(seed: int, size: str, out_dir: Path | None) -> None:
     """Generate a fixture dataset (then run `grader regenerate` for its goldens)."""
     from grader.fixtures import generate
-    from grader.reference import BUNDLED_DATA
+    from grader.paths import BUNDLED_DATA
 
-    click.echo(f"wrote {generate(out_dir or BUNDLED_DATA, seed)}")
+    click.echo(f"wrote {generate(out_dir or BUNDLED_DATA, seed, size)}")
+
+
+@main.command("starter")
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--sample", is_flag=True, help="Copy the sample submission (8.2a done, the rest to do) instead of the starter.")
+def starter(dest: Path, sample: bool) -> None:
+    """Copy the starter files (or the sample) into DEST/assignment08."""
+    from grader.paths import SAMPLE, STARTER
+
+    source, target = (SAMPLE if sample else STARTER), dest / "assignment08"
+    if target.exists():
+        raise UserError(f"{target} already exists: choose another folder or move it away")
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    click.echo(f"wrote {target}: fill in the TODOs, then `pytest --submission {target}`")
 
 
 @main.command("package-gradescope")
 @click.argument("out_zip", type=click.Path(dir_okay=False, path_type=Path))
-def package_gradescope(out_zip: Path) -> None:
-    """Build the Gradescope autograder zip (setup.sh, run_autograder and this project) at OUT_ZIP."""
+@click.option("--hidden-data-dir", type=DATA_DIR, callback=_dataset, help="A dataset for the official score (e.g. the course's real data).")
+@click.option("--hidden-seed", type=int, help="Generate the hidden dataset from this seed (keep it secret).")
+@click.option("--hidden-size", type=SIZES, default="real", show_default=True, help="With --hidden-seed: the size of the hidden dataset.")
+def package_gradescope(out_zip: Path, hidden_data_dir: Path | None, hidden_seed: int | None, hidden_size: str) -> None:
+    """Build the Gradescope autograder zip at OUT_ZIP, optionally with a hidden dataset for the official score."""
+    if hidden_data_dir and hidden_seed is not None:
+        raise click.UsageError("--hidden-data-dir and --hidden-seed exclude each other")
+    from grader.fixtures import generate
     from grader.golden import GoldenError
     from grader.gradescope import build_package
+    from grader.paths import NoReference
     from grader.rubric import RubricError
 
-    try:
-        written = build_package(out_zip)
-    except (GoldenError, RubricError, FileNotFoundError) as error:
-        raise click.ClickException(str(error)) from None
+    if hidden_data_dir or hidden_seed is not None:
+        _need_java()
+    with tempfile.TemporaryDirectory(prefix="dsc650-hidden-") as scratch:
+        hidden = generate(Path(scratch) / "data", hidden_seed, hidden_size) if hidden_seed is not None else hidden_data_dir
+        try:
+            written = build_package(out_zip, hidden=hidden)
+        except (GoldenError, RubricError, FileNotFoundError, NoReference) as error:
+            raise UserError(str(error)) from None
     click.echo(f"wrote {written} ({written.stat().st_size:,} bytes): upload it in Gradescope's Configure Autograder")
+
+
+@main.command("release-student")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+def release_student(out_dir: Path) -> None:
+    """Build the student edition into OUT_DIR: a wheel with the grader, the bundled fixtures and
+    their goldens, the starter and the sample, and no reference solution."""
+    from grader.paths import NoReference
+    from grader.release import build_student_wheel
+
+    try:
+        wheel = build_student_wheel(out_dir)
+    except (NoReference, FileNotFoundError) as error:
+        raise UserError(str(error)) from None
+    click.echo(f"wrote {wheel} ({wheel.stat().st_size:,} bytes): students `pip install {wheel.name}`, then "
+               "`grader starter .` and `pytest --submission assignment08`")
+
+
+@main.group()
+def gradescope() -> None:
+    """What Gradescope's scripts run (setup.sh and run_autograder)."""
+
+
+@gradescope.command("run")
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=Path("/autograder"), show_default=True)
+def gradescope_run(root: Path) -> None:
+    """Grade ROOT/submission into ROOT/results/results.json (run_autograder)."""
+    from grader.gradescope import run
+
+    sys.exit(run(root))
+
+
+@gradescope.command("setup")
+@click.option("--remove-reference", is_flag=True, help="Delete the reference solution once the class archive is built.")
+@click.option("--class-archive/--no-class-archive", default=True, show_default=True, help="Build the JVM class archive.")
+def gradescope_setup(remove_reference: bool, class_archive: bool) -> None:
+    """Check and prepare this image for grading (setup.sh's last step)."""
+    from grader.gradescope import setup
+
+    sys.exit(setup(remove_reference, class_archive))
 
 
 if __name__ == "__main__":

@@ -56,10 +56,6 @@ class _FeedTime(freezegun_api.StepTickTimeFactory):
         if self.time_to_freeze > self.deadline:
             raise FeedOverrun(f"the feed was still waiting at {self.time_to_freeze:%H:%M:%S}, past the replay's end")
 
-    def check(self) -> None:
-        if self.time_to_freeze > self.deadline:
-            raise FeedOverrun(f"the feed was still running at {self.time_to_freeze:%H:%M:%S}, past the replay's end")
-
 
 class FeedClock:
     """The running fake clock: the instant it started at and how far it has moved."""

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-KINDS = ("accelerations", "locations")
+from grader.contract import KINDS
+
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 

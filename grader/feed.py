@@ -14,15 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from grader.clock import FeedClock, FeedOverrun, fake_clock
+from grader.contract import STALE_FILES
 from grader.dataset import SCHEMAS, list_steps
 from grader.submission import describe_exception, load_module
 
 MAX_EVENTS = 100_000
-# Left by "an earlier run": a correct feed clears them before the first step.
-STALE_FILES = (
-    "stream/input/accelerations/t=999.9/stale.parquet",
-    "stream/staging/locations/t=999.9/stale.parquet",
-)
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
@@ -66,6 +62,10 @@ class FileLog:
             src, dst = self._relative(args[0]), self._relative(args[1])
             if dst is not None:
                 self._add({"op": "rename", "src": src, "dst": dst})
+        elif name in ("os.remove", "os.rmdir", "shutil.rmtree") and len(args) >= 2 and args[1] is None:
+            dst = self._relative(args[0])  # with a dir_fd the path is relative to that folder: not ours to read
+            if dst is not None:
+                self._add({"op": "remove", "dst": dst})
         elif name == "os.mkdir":
             dst = self._relative(args[0])
             if dst is not None:

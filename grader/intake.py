@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from grader.submission import CONTRACT_FILES
+from grader.contract import CONTRACT_FILES
 
 CHUNK = 1 << 16
 NO_CONTRACT = "holds no stream_data.py or stream_queries.py"

@@ -1,47 +1,89 @@
 """What the sandboxed children left behind, parsed and validated as plain data.
 
-The child is untrusted: every field is type-checked here, and a missing or malformed record is
-turned into an explanation, never an exception in the grader.
+The children run student code and can write these records themselves, so every field is
+checked here, one by one: a missing, malformed or hostile record becomes an explanation in the
+feedback, never an exception in the grader.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from grader.sandbox import ChildRun
+from grader.contract import PARTS, SINK_PARTS, SINKS
+from grader.sandbox.run import ChildRun
 
 MAX_LOG_BYTES = 64 * 2**20
+FEED_OPS = ("rename", "copy", "write", "mkdir", "remove")
+QUERY_STAGES = ("import-failed", "start-failed", "query-failed", "spark-failed")
 
 
-def _scrub(text: str, work: Path) -> str:
+def text(value: Any, limit: int = 300) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def number(value: Any) -> float | None:
+    """A finite number, or None (a bool, a string or NaN is not one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53 else 0
+
+
+def texts(value: Any, limit: int = 300, most: int = 50) -> list[str]:
+    return [item[:limit] for item in value[:most] if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _scrub(message: str, work: Path) -> str:
     """Sandbox paths out of a message: feedback must be the same bytes on every run."""
     for folder, name in ((work / "feed" / "results", "results_dir"), (work / "queries" / "results", "results_dir"),
                          (work / "submission", "."), (work / "data", "data_dir"), (work, "<sandbox>")):
-        text = text.replace(f"file:{folder}", name).replace(str(folder), name)
-    return text
+        message = message.replace(f"file:{folder}", name).replace(str(folder), name)
+    return message
 
 
-def _error(value: Any, work: Path) -> dict | None:
+def error_of(value: Any, work: Path) -> dict | None:
     if not isinstance(value, dict):
         return None
-    where = value.get("where")
-    return {
-        "type": str(value.get("type", "Error"))[:200],
-        "message": _scrub(str(value.get("message", ""))[:6000], work),
-        "where": [str(w)[:300] for w in where[:5]] if isinstance(where, list) else [],
-    }
+    return {"type": text(value.get("type"), 200) or "Error", "message": _scrub(text(value.get("message"), 6000), work),
+            "where": [_scrub(w, work) for w in texts(value.get("where"), most=5)]}
+
+
+def relative_file(value: Any) -> str | None:
+    """A file a sink gained, relative to its observation folder: no way out of it, nothing hidden."""
+    if not isinstance(value, str) or not value or len(value) > 1000 or "\\" in value or "\0" in value:
+        return None
+    path = PurePosixPath(value)
+    if path.is_absolute() or any(part in ("", ".", "..") or part.startswith(".") for part in value.split("/")):
+        return None
+    return value
+
+
+def read_json_file(path: Path) -> Any:
+    """The JSON a child wrote, or None when it is missing, too large or not JSON."""
+    try:
+        if path.is_symlink() or path.stat().st_size > MAX_LOG_BYTES:
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def killed_sentence(run: ChildRun, limit_seconds: float) -> str | None:
+    """How the watchdog stopped the child, as the end of "Your feed ..." or "Your queries ..."."""
     if run.killed == "time":
-        return f"was stopped after {limit_seconds:g} s, the time limit for this part (an endless loop or a wait that never ends?)"
+        return f"stopped after {limit_seconds:g} s, the time limit for this part: an endless loop, or a wait that never ends?"
     if run.killed == "memory":
-        return "was stopped: it used more memory than the limit allows"
+        return "stopped: it used more memory than the limit allows"
     if run.killed == "processes":
-        return "was stopped: it started more processes than the limit allows"
+        return "stopped: it started more processes than the limit allows"
     return None
 
 
@@ -51,41 +93,35 @@ class FeedRecord:
 
     results: Path
     error: dict | None = None
-    crashed: str | None = None  # why there is no record at all
+    crashed: str | None = None  # why there is no record at all: "Your feed " + this
     seconds: float = 0.0
     reads: int = 0
     sleeps: int = 0
     events: list[dict] = field(default_factory=list)
 
 
+def _event(value: Any) -> dict | None:
+    if not isinstance(value, dict) or value.get("op") not in FEED_OPS or not text(value.get("dst"), 1000):
+        return None
+    src = value.get("src")
+    return {"op": value["op"], "src": src[:1000] if isinstance(src, str) else None, "dst": value["dst"][:1000],
+            "at": number(value.get("at"))}
+
+
 def read_feed(run: ChildRun, limit_seconds: float) -> FeedRecord:
     record = FeedRecord(results=run.work / "feed" / "results")
-    path = run.work / "feed.json"
-    killed = killed_sentence(run, limit_seconds)
-    try:
-        if path.stat().st_size > MAX_LOG_BYTES:
-            raise ValueError("record too large")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("record is not an object")
-    except (OSError, ValueError):
+    data = read_json_file(run.work / "feed.json")
+    if not isinstance(data, dict):
         # The stderr tail is not quoted: it is a timestamped log line, different on every run.
-        record.crashed = killed or f"ended (exit {run.returncode}) before reporting what it did"
+        record.crashed = (f"was {killed}" if (killed := killed_sentence(run, limit_seconds))
+                          else f"ended (exit {run.returncode}) before reporting what it did")
         return record
-    record.error = _error(data.get("error"), run.work)
+    record.error = error_of(data.get("error"), run.work)
     clock = data.get("clock") if isinstance(data.get("clock"), dict) else {}
-    record.seconds = float(clock.get("seconds", 0) or 0)
-    record.reads = int(clock.get("reads", 0) or 0)
-    record.sleeps = int(clock.get("sleeps", 0) or 0)
-    for event in data.get("events", []) if isinstance(data.get("events"), list) else []:
-        if isinstance(event, dict) and event.get("op") in ("rename", "copy", "write", "mkdir") and isinstance(event.get("dst"), str):
-            at = event.get("at")
-            record.events.append({
-                "op": event["op"],
-                "src": event.get("src") if isinstance(event.get("src"), str) else None,
-                "dst": event["dst"],
-                "at": float(at) if isinstance(at, (int, float)) else None,
-            })
+    record.seconds = number(clock.get("seconds")) or 0.0
+    record.reads, record.sleeps = count(clock.get("reads")), count(clock.get("sleeps"))
+    events = data.get("events") if isinstance(data.get("events"), list) else []
+    record.events = [e for e in map(_event, events) if e is not None]
     return record
 
 
@@ -94,20 +130,33 @@ class StepSeen:
     index: int
     step: str
     flush: bool
-    gained: dict[str, list[str]]
+    gained: dict[str, list[str]]  # sink -> files it gained, relative to observed/<sink>/<index:03d>
 
 
 @dataclass
 class QueriesRecord:
-    """Part 8.2: the steps replayed, the files each sink gained per step, and the errors."""
+    """Part 8.2: the steps replayed, the files each sink gained per step, and what went wrong."""
 
     observed: Path
     steps: list[StepSeen] = field(default_factory=list)
-    errors: list[dict] = field(default_factory=list)  # {"stage", "error", "sink"}
+    errors: list[dict] = field(default_factory=list)  # {"stage", "error", "sink", "sinks"}
     queries: list[dict] = field(default_factory=list)
     done: bool = False
-    crashed: str | None = None
-    fallback: list[str] = field(default_factory=list)  # parts the grader started itself
+    crashed: str | None = None  # "Your queries " + this
+    fallback: list[str] = field(default_factory=list)  # sinks the grader started itself
+    blocked: float | None = None  # start_queries had not returned after this many seconds
+    overrides: list[str] = field(default_factory=list)  # speed-only settings the grader undid, as sentences
+    ended: list[dict] = field(default_factory=list)  # queries that stopped early without an error: {"sink", "trigger"}
+
+
+def _sinks(value: Any) -> list[str]:
+    return [s for s in texts(value) if s in SINKS]
+
+
+def _query(value: Any, work: Path) -> dict:
+    query = value if isinstance(value, dict) else {}
+    return {"sink": _scrub(text(query.get("sink")), work), "sinks": _sinks(query.get("sinks")),
+            "trigger": text(query.get("trigger"), 100), "batches": count(query.get("batches"))}
 
 
 def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
@@ -115,40 +164,56 @@ def read_queries(run: ChildRun, limit_seconds: float) -> QueriesRecord:
     path = run.work / "queries.jsonl"
     lines: list[str] = []
     try:
-        if path.stat().st_size <= MAX_LOG_BYTES:
-            lines = path.read_text(encoding="utf-8").splitlines()
+        if not path.is_symlink() and path.stat().st_size <= MAX_LOG_BYTES:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         pass
     for line in lines:
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        if not isinstance(event, dict):
-            continue
-        kind = event.get("event")
-        if kind == "step" and isinstance(event.get("gained"), dict):
-            gained = {
-                str(sink): [str(f) for f in files if isinstance(f, str) and "/" not in f and not f.startswith(".")]
-                for sink, files in event["gained"].items()
-                if isinstance(files, list)
-            }
-            record.steps.append(StepSeen(int(event.get("index", len(record.steps))), str(event.get("step")), bool(event.get("flush")), gained))
-            record.queries = [q for q in event.get("queries", []) if isinstance(q, dict)]
-        elif kind == "started":
-            record.queries = [q for q in event.get("queries", []) if isinstance(q, dict)]
-        elif kind in ("import-failed", "start-failed", "query-failed", "spark-failed"):
-            query = event.get("query") if isinstance(event.get("query"), dict) else {}
-            record.errors.append({"stage": kind, "error": _error(event.get("error"), run.work) or {},
-                                  "sink": _scrub(str(query.get("sink") or ""), run.work)})
-        elif kind == "fallback" and isinstance(event.get("started"), list):
-            record.fallback = [p for p in event["started"] if p in ("8.2a", "8.2b", "8.2c")]
-        elif kind == "done":
-            record.done = True
+        if isinstance(event, dict):
+            _read_event(record, event, run.work)
     killed = killed_sentence(run, limit_seconds)
     if not record.done:
         if killed:
-            record.crashed = killed
-        elif not any(e["stage"] in ("import-failed", "start-failed", "spark-failed") for e in record.errors):
+            record.crashed = f"were {killed}"
+        elif not any(e["stage"] in ("import-failed", "start-failed", "spark-failed") for e in record.errors) \
+                and record.blocked is None:
             record.crashed = f"ended (exit {run.returncode}) before the replay finished"
     return record
+
+
+def _read_event(record: QueriesRecord, event: dict, work: Path) -> None:
+    kind = event.get("event")
+    if kind == "step" and isinstance(event.get("gained"), dict):
+        gained = {sink: [f for f in map(relative_file, files) if f] for sink, files in event["gained"].items()
+                  if sink in SINKS and isinstance(files, list)}
+        index = count(event.get("index"))
+        step = text(event.get("step"), 20)
+        if re.fullmatch(r"t=\d+(\.\d+)?", step) and (not record.steps or index > record.steps[-1].index):
+            record.steps.append(StepSeen(index, step, event.get("flush") is True, gained))
+        if isinstance(event.get("queries"), list):
+            record.queries = [_query(q, work) for q in event["queries"][:50]]
+    elif kind == "started" and isinstance(event.get("queries"), list):
+        record.queries = [_query(q, work) for q in event["queries"][:50]]
+    elif kind in QUERY_STAGES:
+        query = _query(event.get("query"), work)
+        record.errors.append({"stage": kind, "error": error_of(event.get("error"), work) or {"type": "Error", "message": "", "where": []},
+                              "sink": query["sink"], "sinks": _sinks(event.get("sinks")) or query["sinks"]})
+    elif kind == "fallback":
+        record.fallback = _sinks(event.get("started"))
+    elif kind == "start-blocked":
+        record.blocked = number(event.get("seconds"))
+    elif kind == "overrides":
+        record.overrides = list(dict.fromkeys(texts(event.get("notes"), 500, 10)))
+    elif kind == "query-ended":
+        query = _query(event.get("query"), work)
+        record.ended.append({"sink": query["sink"], "sinks": query["sinks"], "trigger": query["trigger"]})
+    elif kind == "done":
+        record.done = True
+
+
+def parts_of(sinks: list[str]) -> set[str]:
+    return {SINK_PARTS[s] for s in sinks if s in SINK_PARTS} & set(PARTS)

@@ -5,14 +5,16 @@ reference's, so goldens and verdicts can never drift apart.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.compare.columns import SIDES, ColumnMap, flatten_window, map_columns
-from grader.dataset import KINDS, SCHEMAS, list_steps, read_step
+from grader.compare.types import check_kinds
+from grader.contract import FLUSH_ROUTE, KINDS
+from grader.dataset import SCHEMAS, list_steps, read_step
 from grader.observations import QueriesRecord
-from grader.replay import FLUSH_ROUTE
-from grader.tables import Row, UnreadableOutput, read_rows
+from grader.tables import Row, UnreadableOutput, read_files
 
 SIMPLE_COLUMNS = {f"simple-{kind}": SCHEMAS[kind].names for kind in KINDS}
 WINDOWED_COLUMNS = ["window_start", "window_end", "uuid", "mean_speed"]
@@ -58,27 +60,38 @@ def ride_to_uuid(data_dir: Path) -> dict[str, str]:
 
 
 def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[str, str]) -> SinkRows:
-    """Every row ``sink`` gained during the replay, renamed to ``wanted``, flush rows removed."""
+    """Every row ``sink`` gained during the replay, renamed to ``wanted``, flush rows removed.
+
+    Its columns' types are checked against the contract first: rows of a wrong type are never
+    compared, the sink's ``problems`` say what to fix instead.
+    """
     out = SinkRows()
     raw: list[Row] = []
+    kinds: dict[str, set[str]] = {}
     for seen in record.steps:
-        files = [record.observed / sink / f"{seen.index:03d}" / name for name in seen.gained.get(sink, [])]
+        relatives = seen.gained.get(sink, [])
         try:
-            rows = read_rows(files)
-        except UnreadableOutput as error:
+            got = read_files(record.observed / sink / f"{seen.index:03d}", relatives)
+        except (UnreadableOutput, OSError) as error:
             out.problems.append(str(error))
             return out
-        out.files += len(files)
-        raw += [{**row, "__step": seen.step, "__index": seen.index} for row in rows]
+        out.files += len(relatives)
+        for column, found in got.kinds.items():
+            kinds.setdefault(column, set()).update(found)
+        raw += [{**row, "__step": seen.step, "__index": seen.index} for row in got.rows]
     raw = flatten_window(raw)
+    for column in [c for c in kinds if "." in c]:  # a window struct's fields, under their flattened names
+        kinds[column.replace(".", "_")] = kinds[column]
     columns = sorted({c for row in raw for c in row if not c.startswith("__")})
     mapping: ColumnMap = map_columns(columns, wanted)
     if raw and mapping.missing:
-        out.problems.append(
-            f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})"
-        )
+        out.problems.append(f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})")
         return out
-    out.notes = mapping.notes
+    problems, notes = check_kinds(mapping.found, kinds)
+    if problems:
+        out.problems += problems
+        return out
+    out.notes = mapping.notes + notes
     used = set(mapping.found.values())
     out.extra = [c for c in columns if c not in used and not contract_extra(c)]
     if out.extra:
@@ -86,7 +99,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     renamed = mapping.rename(raw, routes)
     for row, original in zip(renamed, raw):
         row["step"], row["index"] = original["__step"], original["__index"]
-        if "batch_id" in original:
+        if isinstance(original.get("batch_id"), int):
             row["batch_id"] = original["batch_id"]
     out.rows = [r for r in renamed if not any(r.get(c) == FLUSH_ROUTE for c in ROUTE_COLUMNS)]
     return out
@@ -100,18 +113,37 @@ def final_windows(updates: list[Row]) -> list[Row]:
     return [{c: row[c] for c in WINDOWED_COLUMNS} for row in latest.values()]
 
 
+COLUMNS = {**SIMPLE_COLUMNS, "windowed": WINDOWED_COLUMNS, "joined": JOINED_COLUMNS}
+
+
+def sink_reader(record: QueriesRecord, data_dir: Path) -> Callable[[str], SinkRows | None]:
+    """Read one sink by name, on demand; None when no step was replayed (the queries never ran)."""
+    routes: dict[str, str] = {}
+
+    def read(sink: str) -> SinkRows | None:
+        if not record.steps:
+            return None
+        if not routes:
+            routes.update(ride_to_uuid(data_dir))
+        return read_sink(record, sink, COLUMNS[sink], routes)
+
+    return read
+
+
 @dataclass
 class Outputs:
-    """A submission's 8.2 outputs, ready for comparison."""
+    """The reference's 8.2 outputs, every sink read: what goldens are made from."""
 
     simple: dict[str, SinkRows]
     windowed: SinkRows
     joined: SinkRows
 
 
-def read_outputs(record: QueriesRecord, routes: dict[str, str]) -> Outputs:
+def read_outputs(record: QueriesRecord, data_dir: Path) -> Outputs:
+    read = sink_reader(record, data_dir)
+    empty = SinkRows(problems=["no step was replayed"])
     return Outputs(
-        simple={sink: read_sink(record, sink, cols, routes) for sink, cols in SIMPLE_COLUMNS.items()},
-        windowed=read_sink(record, "windowed", WINDOWED_COLUMNS, routes),
-        joined=read_sink(record, "joined", JOINED_COLUMNS, routes),
+        simple={sink: read(sink) or empty for sink in SIMPLE_COLUMNS},
+        windowed=read("windowed") or empty,
+        joined=read("joined") or empty,
     )

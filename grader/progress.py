@@ -12,9 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as Bar
 from rich.table import Table
 
-from grader.engine import Grade
 from grader.reports import short_reason
 from grader.rubric import Rubric
+from grader.verdict import Grade
 
 
 def _points(value: float) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from grader.sandbox import PROJECT
+from grader.paths import CHECKOUT
 
 GRADE_KEY = pytest.StashKey[Any]()
 RUBRIC_KEY = pytest.StashKey[Any]()
@@ -33,14 +33,14 @@ def _wants_rubric(config: pytest.Config) -> bool:
     if config.getoption("--submission"):
         return True
     # No option: grade the reference, but only in this project and only for a whole-suite run.
-    in_project = Path(str(config.rootpath)).resolve() == PROJECT
+    in_project = Path(str(config.rootpath)).resolve() == CHECKOUT
     explicit = any(not str(arg).startswith("-") for arg in config.invocation_params.args)
     return in_project and not explicit
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rubric: a rubric check of the graded submission")
-    if _wants_rubric(config) or Path(str(config.rootpath)).resolve() == PROJECT:
+    if _wants_rubric(config) or Path(str(config.rootpath)).resolve() == CHECKOUT:
         from grader.java import JavaMissing, require_java
 
         try:
@@ -65,7 +65,7 @@ class RubricItem(pytest.Item):
         if not check.passed:
             from grader.reports import check_text
 
-            raise RubricFailure(check_text(check))
+            raise RubricFailure(check_text(check, grade.redacted, grade.part_notes.get(check.part)))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, RubricFailure):
@@ -79,7 +79,7 @@ class RubricItem(pytest.Item):
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _wants_rubric(config):
         return
-    from grader.checks import CHECK_IDS
+    from grader.checks.registry import CHECK_IDS
     from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
@@ -90,15 +90,16 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def _grade(config: pytest.Config) -> Any:
     if GRADE_KEY not in config.stash:
-        from grader.batch import grade_path
+        from grader.batch import Grading, grade_path
         from grader.engine import limits_for
-        from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
+        from grader.paths import BUNDLED_DATA, reference
+        from grader.reference import expected_for
 
-        submission = Path(config.getoption("--submission") or REFERENCE)
+        submission = Path(config.getoption("--submission") or reference())
         data_dir = Path(config.getoption("--grade-data-dir") or BUNDLED_DATA)
         limits = limits_for(data_dir, config.getoption("--grade-timeout"))
-        expected = expected_for(data_dir, limits)
-        config.stash[GRADE_KEY] = grade_path(submission.resolve(), data_dir, expected, config.stash[RUBRIC_KEY], limits)
+        grading = Grading(data_dir, expected_for(data_dir, limits), config.stash[RUBRIC_KEY], limits)
+        config.stash[GRADE_KEY] = grade_path(submission.resolve(), grading)
     return config.stash[GRADE_KEY]
 
 
@@ -112,3 +113,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"  {'total':<40} {grade.score:>5g} / {grade.max_score:g}")
     if grade.reason:
         terminalreporter.write_line(f"  {grade.reason}")
+    from grader.reports import isolation_text
+
+    terminalreporter.write_line(f"  isolation: {isolation_text(grade)}")

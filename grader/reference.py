@@ -1,8 +1,9 @@
 """The reference solution's one job in grading: producing the expected outputs.
 
-``regenerate`` runs the reference through exactly the replay a submission gets, and
-``expected_for`` finds the goldens for a dataset: the bundled ones for the bundled fixtures,
-otherwise a cache entry keyed by the dataset's content hash (made on first use).
+``regenerate`` runs the reference through exactly the replay a submission gets. ``expected_for``
+finds the goldens for a dataset: goldens shipped beside it (the bundled fixtures; a Gradescope
+package's hidden dataset), else a cache entry keyed by the dataset's content hash, made from the
+reference on first use (so only where the reference is: a checkout, never the student edition).
 """
 
 from __future__ import annotations
@@ -13,71 +14,72 @@ import tempfile
 from pathlib import Path
 
 import grader
+from grader import paths
+from grader.contract import START
 from grader.dataset import content_hash, list_steps
-from grader.engine import START, limits_for, run_submission
-from grader.golden import (
-    Expected,
-    GoldenError,
-    cache_root,
-    expected_from,
-    load_expected,
-    reference_hash,
-    write_expected,
-)
-from grader.outputs import read_outputs, ride_to_uuid
-from grader.sandbox import PROJECT, Limits
+from grader.engine import limits_for, run_submission
+from grader.golden import Expected, GoldenError, expected_from, load_expected, reference_hash, write_expected
+from grader.outputs import read_outputs
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.run import Limits
 
-REFERENCE = PROJECT / "solution" / "assignment08"
-BUNDLED_DATA = PROJECT / "fixtures" / "data"
-BUNDLED_EXPECTED = PROJECT / "fixtures" / "expected"
+# Datasets that carry their goldens: data folder -> goldens folder.
+SHIPPED = {paths.BUNDLED_DATA: paths.BUNDLED_EXPECTED, paths.HIDDEN / "data": paths.HIDDEN / "expected"}
 
 
-def regenerate(data_dir: Path, out_dir: Path, limits: Limits | None = None) -> list[Path]:
+def regenerate(data_dir: Path, out_dir: Path, limits: Limits | None = None, isolation: Isolation | None = None) -> list[Path]:
     """Write the reference's outputs on ``data_dir`` as goldens into ``out_dir``."""
+    reference = paths.reference()
     data_dir = Path(data_dir)
     manifest = {
         "data_sha256": content_hash(data_dir),
-        "reference_sha256": reference_hash(REFERENCE),
+        "reference_sha256": reference_hash(reference),
         "start": START.isoformat(),
         "steps": [s.name for s in list_steps(data_dir)],
     }
-    with run_submission(REFERENCE, data_dir, limits or limits_for(data_dir)) as run:
+    with run_submission(reference, data_dir, limits or limits_for(data_dir), isolation) as run:
         problems = [e["error"].get("message", "")[:500] for e in run.queries.errors]
         if run.feed.error or run.feed.crashed or problems or run.queries.crashed:
             raise GoldenError(
                 "the reference solution failed on this dataset: "
                 + (run.feed.crashed or run.queries.crashed or (run.feed.error or {}).get("message") or problems[0])
             )
-        expected = expected_from(read_outputs(run.queries, ride_to_uuid(run.data_dir)), manifest)
+        expected = expected_from(read_outputs(run.queries, run.data_dir), manifest)
     return write_expected(expected, out_dir)
 
 
 def _cache_key(data_hash: str) -> str:
-    key = f"{data_hash}:{reference_hash(REFERENCE)}:{grader.__version__}"
+    key = f"{data_hash}:{reference_hash(paths.reference())}:{grader.__version__}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def shipped(data_dir: Path) -> Path | None:
+    """The goldens folder shipped with ``data_dir``, if it is one of the datasets that carry theirs."""
+    resolved = Path(data_dir).resolve()
+    return next((expected for data, expected in SHIPPED.items() if data.resolve() == resolved), None)
+
+
 def expected_for(data_dir: Path, limits: Limits | None = None) -> Expected:
-    """Goldens for ``data_dir``; raises GoldenError when the bundled ones are stale."""
+    """Goldens for ``data_dir``; raises GoldenError when shipped ones are stale or none can be made."""
     data_hash = content_hash(data_dir)
-    if Path(data_dir).resolve() == BUNDLED_DATA.resolve():
-        expected = load_expected(BUNDLED_EXPECTED)
+    folder = shipped(data_dir)
+    if folder is not None:
+        expected = load_expected(folder)
         if expected.manifest.get("data_sha256") != data_hash:
-            raise GoldenError("fixtures/expected does not match fixtures/data: run `grader regenerate`")
+            raise GoldenError(f"the goldens in {folder} do not match the data beside them: run `grader regenerate`")
         return expected
-    folder = cache_root() / _cache_key(data_hash)
+    try:
+        folder = paths.cache_root() / _cache_key(data_hash)
+    except paths.NoReference as error:
+        raise GoldenError(f"no goldens for {data_dir}: {error}") from None
     if not (folder / "manifest.json").is_file():
-        scratch = Path(tempfile.mkdtemp(prefix="goldens-", dir=_ensure(cache_root())))
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = Path(tempfile.mkdtemp(prefix="goldens-", dir=folder.parent))
         try:
             regenerate(data_dir, scratch, limits)
             scratch.rename(folder)
         except OSError:
-            shutil.rmtree(scratch, ignore_errors=True)  # another process made it first
+            pass  # another process made it first
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
     return load_expected(folder)
-
-
-def _ensure(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

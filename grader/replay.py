@@ -3,15 +3,23 @@
 The replay, not the student's feed, fills ``input`` here, so a broken 8.1 costs only 8.1's
 points. For every step: both kinds are written to staging and renamed into ``input``, every
 query is driven with ``processAllAvailable``, and the files each sink gained are copied aside as
-that step's observation. One flush step follows the data: a row of each kind, route ``__flush__`` an hour
-later, which moves every watermark past the data so the last windows and every outer-join row
-without a partner are written out (by the no-data batch that follows it). The flush rows are removed before comparison.
+that step's observation. One flush step follows the data: a row of each kind, route
+``__flush__``, an hour later, which moves every watermark past the data so the last windows and
+every outer-join row without a partner are written out (by the no-data batch that follows it).
+The flush rows are removed before comparison.
+
+``start_queries`` only has to start the queries: it runs in a thread of its own, and if it has
+not returned after ``start_seconds`` (it waits for them, as Spark's examples end, with
+``awaitTermination``) the replay goes on with the queries it started and says so. When it raises,
+the traceback (or Spark's error) names the sinks at fault, and the grader starts the others itself
+from the student's functions (``grader.fallback``), so one part's mistake costs one part.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,18 +27,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from grader.dataset import KINDS, SCHEMAS, Step, list_steps, read_step, restamp, step_name
-from grader.spark_errors import translate
+from grader.contract import FLUSH_DELAY, FLUSH_ROUTE, KINDS, SINKS
+from grader.dataset import SCHEMAS, Step, list_steps, read_step, restamp, step_name
+from grader.fallback import blamed_sinks, start_sinks
+from grader.overrides import Overrides, install
 from grader.submission import describe_exception, load_module
 
-FLUSH_ROUTE = "__flush__"
-FLUSH_DELAY = 3600.0  # seconds after the last step: far beyond any watermark or window
-SINKS = {
-    "simple-accelerations": "output/simple/accelerations",
-    "simple-locations": "output/simple/locations",
-    "windowed": "output/windowed",
-    "joined": "output/stream-joined",
-}
+Log = Any  # Callable[[dict], None]
 
 
 def flush_table(kind: str, offset: float, start: datetime) -> pa.Table:
@@ -75,7 +78,8 @@ def step_tables(data_dir: Path, step: Step, start: datetime) -> dict[str, pa.Tab
 
 
 class SinkObserver:
-    """Copies the parquet files each sink gained since the last look into ``observed/<sink>/<n>``."""
+    """Copies the parquet files each sink gained since the last look into ``observed/<sink>/<n>``,
+    keeping their folders (``uuid=.../``: partition columns are read from them)."""
 
     def __init__(self, results: Path, observed: Path) -> None:
         self.results = results
@@ -90,26 +94,27 @@ class SinkObserver:
             found = sorted(root.rglob("*.parquet"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix())) if root.is_dir() else []
             for path in found:
                 rel = path.relative_to(root)
-                if any(part.startswith(("_", ".")) for part in rel.parts):
+                if any(part.startswith(("_", ".")) for part in rel.parts) or path.is_symlink():
                     continue
                 stat = path.stat()
                 key = f"{sink}/{rel.as_posix()}"
                 if self.seen.get(key) == (stat.st_size, stat.st_mtime_ns):
                     continue
                 self.seen[key] = (stat.st_size, stat.st_mtime_ns)
-                target = self.observed / sink / f"{index:03d}" / rel.as_posix().replace("/", "__")
+                target = self.observed / sink / f"{index:03d}" / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
-                files.append(target.name)
+                files.append(rel.as_posix())
             gained[sink] = files
         return gained
 
 
-def describe_query(query: Any) -> dict:
+def describe_query(query: Any, overrides: Overrides) -> dict:
     """What the grader needs to know of a query, as plain data."""
-    info: dict[str, Any] = {"id": None, "name": None, "active": False, "sink": None, "batches": None}
+    info: dict[str, Any] = {"id": None, "name": None, "active": False, "sink": None, "batches": None, "sinks": [], "trigger": ""}
     try:
         info.update(id=str(query.id), name=query.name, active=bool(query.isActive))
+        info.update({k: v for k, v in overrides.queries.get(info["id"], {}).items() if k in ("sinks", "trigger")})
         progress = query.lastProgress  # not recentProgress: that is 100 progress reports as JSON
         if progress:
             info["sink"] = str(progress["sink"]["description"])[:300]
@@ -119,51 +124,16 @@ def describe_query(query: Any) -> dict:
     return info
 
 
-def start_parts(module: Any, spark: Any, results: Path, skip: str | None, log: Any) -> None:
-    """After start_queries failed: start every other part from the student's own functions,
-    with the contract's sinks, so one part's mistake does not cost the others their points."""
-    input_dir, output = results / "stream" / "input", results / "output"
-    checkpoints = results / "checkpoints-fallback"
-
-    def file_sink(frame: Any, name: str, path: Path) -> Any:
-        return (frame.writeStream.format("parquet").outputMode("append").option("path", str(path))
-                .option("checkpointLocation", str(checkpoints / name)).start())
-
-    def windowed() -> list[Any]:
-        def append(batch: Any, batch_id: int) -> None:
-            batch.write.mode("append").parquet(str(output / "windowed"))
-
-        frame = module.windowed_speed(module.read_locations(spark, str(input_dir)))
-        return [frame.writeStream.outputMode("update").foreachBatch(append)
-                .option("checkpointLocation", str(checkpoints / "windowed")).start()]
-
-    parts = {
-        "8.2a": lambda: [file_sink(module.read_accelerations(spark, str(input_dir)), "acc", output / "simple" / "accelerations"),
-                         file_sink(module.read_locations(spark, str(input_dir)), "loc", output / "simple" / "locations")],
-        "8.2b": windowed,
-        "8.2c": lambda: [file_sink(module.join_streams(module.read_accelerations(spark, str(input_dir)),
-                                                       module.read_locations(spark, str(input_dir))), "joined", output / "stream-joined")],
-    }
-    started = []
-    for part, start in parts.items():
-        if part == skip:
-            continue
-        try:
-            start()
-            started.append(part)
-        except Exception as error:
-            log({"event": "query-failed", "query": {"sink": part}, "error": describe_exception(error, limit=6000)})
-    log({"event": "fallback", "blamed": skip, "started": started})
-
-
 class Driver:
     """Drives every query after each step and keeps the first error of each."""
 
-    def __init__(self, spark: Any, log: Any) -> None:
+    def __init__(self, spark: Any, log: Log, overrides: Overrides) -> None:
         self.spark = spark
         self.log = log
+        self.overrides = overrides
         self.queries: dict[str, Any] = {}
         self.failed: set[str] = set()
+        self.ended: set[str] = set()
 
     def adopt(self, returned: Any) -> None:
         """The queries start_queries returned, and any it started but did not return."""
@@ -179,13 +149,20 @@ class Driver:
 
     def drive(self) -> None:
         for key, query in self.queries.items():
-            if key in self.failed:
+            if key in self.failed or key in self.ended:
                 continue
             try:
                 query.processAllAvailable()
+                if not query.isActive and query.exception() is None:
+                    # Stopped without an error: a trigger that runs once (availableNow), or the student's stop().
+                    self.ended.add(key)
+                    self.log({"event": "query-ended", "query": self.describe(query)})
             except Exception as error:
                 self.failed.add(key)
-                self.log({"event": "query-failed", "query": describe_query(query), "error": describe_exception(error, limit=6000)})
+                self.log({"event": "query-failed", "query": self.describe(query), "error": describe_exception(error, limit=6000)})
+
+    def describe(self, query: Any) -> dict:
+        return describe_query(query, self.overrides)
 
     def stop(self) -> None:
         for query in self.queries.values():
@@ -195,13 +172,47 @@ class Driver:
                 pass
 
 
-def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, observed: Path, start: datetime, log: Any) -> None:
+def start_all(module: Any, spark: Any, results: Path, submission: Path, seconds: float, log: Log) -> Any:
+    """Call ``start_queries`` and return what it returned; on a failure, start the sinks it did
+    not concern from the student's functions; if it blocks, go on with what it started."""
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["returned"] = module.start_queries(spark, str(results))
+        except BaseException as error:  # SystemExit too: the student's error is a finding
+            outcome["error"] = error
+
+    thread = threading.Thread(target=call, name="start_queries", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        log({"event": "start-blocked", "seconds": seconds, "started": len(spark.streams.active)})
+        return None
+    error = outcome.get("error")
+    if error is None:
+        return outcome.get("returned")
+    described = describe_exception(error, submission, limit=6000)
+    sinks, function = blamed_sinks(error, submission, described["message"])
+    log({"event": "start-failed", "error": described, "sinks": sinks, "function": function})
+    if sinks and set(sinks) != set(SINKS):  # the error names its sinks: the others still get graded
+        for query in spark.streams.active:
+            query.stop()
+        for leftover in ("output", "checkpoints"):
+            shutil.rmtree(results / leftover, ignore_errors=True)
+        start_sinks(module, spark, results, [s for s in SINKS if s not in sinks], log)
+    return None
+
+
+def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, observed: Path, start: datetime, log: Log,
+                start_seconds: float = 30.0) -> None:
     """Replay ``data_dir`` into the student's queries; every finding goes to ``log``."""
+    overrides = install()  # before the student's module can set anything
     steps = list_steps(data_dir)
     for kind in KINDS:
         (results / "stream" / "input" / kind).mkdir(parents=True, exist_ok=True)
     observer = SinkObserver(results, observed)
-    driver = Driver(spark, log)
+    driver = Driver(spark, log, overrides)
     try:
         module = load_module(submission, "stream_queries")
     except BaseException as error:
@@ -209,27 +220,13 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
         return
     timeline = [(step, step_tables(data_dir, step, start)) for step in steps]
     last = steps[-1].seconds
-    timeline += [
-        (flush, {kind: flush_table(kind, flush.seconds, start) for kind in KINDS}) for flush in flush_steps(steps)
-    ]
+    timeline += [(flush, {kind: flush_table(kind, flush.seconds, start) for kind in KINDS}) for flush in flush_steps(steps)]
     for index, (step, tables) in enumerate(timeline):
         publish(tables, step, results)
         if index == 0:
-            try:
-                returned = module.start_queries(spark, str(results))
-            except BaseException as error:
-                described = describe_exception(error, submission, limit=6000)
-                log({"event": "start-failed", "error": described})
-                returned = None
-                blamed, _ = translate(described["message"])
-                if blamed:  # Spark named the part at fault: the others still get graded
-                    for query in spark.streams.active:
-                        query.stop()
-                    for leftover in ("output", "checkpoints"):
-                        shutil.rmtree(results / leftover, ignore_errors=True)
-                    start_parts(module, spark, results, blamed, log)
-            driver.adopt(returned)
-            log({"event": "started", "queries": [describe_query(q) for q in driver.queries.values()]})
+            driver.adopt(start_all(module, spark, results, submission, start_seconds, log))
+            log({"event": "overrides", "notes": overrides.notes})
+            log({"event": "started", "queries": [driver.describe(q) for q in driver.queries.values()]})
             if not driver.queries:
                 return
         driver.drive()
@@ -239,9 +236,10 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
             "step": step.name,
             "flush": step.seconds > last,
             "gained": observer.look(index),
-            "queries": [describe_query(q) for q in driver.queries.values()],
+            "queries": [driver.describe(q) for q in driver.queries.values()],
         })
     driver.stop()
+    log({"event": "overrides", "notes": overrides.notes})
     log({"event": "done"})
 
 
@@ -254,5 +252,3 @@ def open_log(path: Path):
         handle.flush()
 
     return write
-
-

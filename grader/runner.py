@@ -13,13 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# What each part leaves in the work folder. The sandbox empties a part's outputs before it
-# runs and makes the other part's read-only, so neither part can plant or rewrite the other's.
-OUTPUTS: dict[str, tuple[str, ...]] = {
-    "feed": ("feed.json", "feed"),
-    "queries": ("queries.jsonl", "queries", "observed", "spark"),
-}
-
 
 def explain(error: Any, memory_bytes: int) -> Any:
     """Give an error the one clear sentence its feedback needs: a MemoryError carries no message
@@ -65,7 +58,8 @@ def main(spec_path: str) -> int:
     except Exception as error:
         log({"event": "spark-failed", "error": {"type": type(error).__name__, "message": str(error)[:2000], "where": []}})
         return 0
-    run_queries(spark, submission, data_dir, work / "queries" / "results", work / "observed", start, log)
+    run_queries(spark, submission, data_dir, work / "queries" / "results", work / "observed", start, log,
+                start_seconds=float(spec.get("start_seconds") or 30.0))
     return 0
 
 

@@ -8,8 +8,6 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-CONTRACT_FILES = ("stream_data.py", "stream_queries.py")
-
 
 def load_module(folder: Path, name: str) -> ModuleType:
     """Import ``folder/name.py`` as module ``name``, with ``folder`` first on sys.path."""

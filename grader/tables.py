@@ -1,14 +1,21 @@
-"""Parquet files written by student code, read into plain canonical rows.
+"""Parquet files written by student code, read into plain rows, as Spark would read them back.
 
-A row is a dict of canonical column name -> str | float | bool | None; timestamps become ISO
-strings ("2026-01-01T00:00:15.000000Z") so goldens, comparisons and feedback share one form.
+A row is a dict of column name -> str | float | int | bool | None; timestamps become ISO strings
+("2026-01-01T00:00:15.000000Z") so goldens, comparisons and feedback share one form, and decimals
+become floats. Each column's kind (``timestamp``, ``string``, ``float``...) is kept beside the rows,
+so the contract's types can be checked before any value is compared. Hive-style ``key=value``
+folders become columns, as Spark's partition discovery makes them.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,13 +25,12 @@ from grader.dataset import read_parquet
 
 Row = dict[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow's %S holds the microseconds: "15.000000"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"  # how Spark writes a null partition value
 
 
 class UnreadableOutput(ValueError):
     """A parquet file the grader cannot read; the message says which and why."""
-
-
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow's %S holds the microseconds: "15.000000"
 
 
 def iso_micros(value: str) -> int:
@@ -37,6 +43,23 @@ def iso_micros(value: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def iso(instant: datetime) -> str:
+    """An instant in the rows' ISO form."""
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def kind_of(data_type: pa.DataType) -> str:
+    """A column's kind, in the words the feedback uses."""
+    for test, kind in ((pa.types.is_timestamp, "timestamp"), (pa.types.is_date, "date"), (pa.types.is_boolean, "boolean"),
+                       (pa.types.is_integer, "integer"), (pa.types.is_floating, "float"), (pa.types.is_decimal, "decimal"),
+                       (pa.types.is_string, "string"), (pa.types.is_large_string, "string"), (pa.types.is_struct, "struct")):
+        if test(data_type):
+            return kind
+    return str(data_type)
+
+
 def _micros(column: pa.Array) -> pa.Array:
     """Any parquet timestamp (ns from INT96 or pandas, ms, naive) as microseconds in UTC."""
     unit_type = pa.timestamp("us", tz="UTC")
@@ -46,6 +69,9 @@ def _micros(column: pa.Array) -> pa.Array:
 
 
 def read_table(path: Path) -> pa.Table:
+    """One parquet file written by student code; never through a symbolic link."""
+    if path.is_symlink():
+        raise UnreadableOutput(f"{path.name} is a symbolic link, not a file the query wrote")
     try:
         table = read_parquet(path)
     except Exception as error:
@@ -60,14 +86,16 @@ def read_table(path: Path) -> pa.Table:
     return table
 
 
-def _as_iso(column: pa.Array) -> pa.Array:
-    """Timestamps (top level or inside a struct) as ISO strings, formatted by Arrow: the grader
-    reads thousands of rows per sink, and a Python datetime per value was most of the cost."""
+def _plain(column: pa.Array) -> pa.Array:
+    """Timestamps (top level or inside a struct) as ISO strings, formatted by Arrow (a Python
+    datetime per value was most of the cost on thousands of rows), decimals as doubles."""
     if pa.types.is_timestamp(column.type):
         return pc.strftime(_micros(column), format=ISO_FORMAT)
+    if pa.types.is_decimal(column.type):
+        return column.cast(pa.float64())
     if pa.types.is_struct(column.type):
         fields = [column.type.field(i) for i in range(column.type.num_fields)]
-        children = [_as_iso(column.field(i)) for i in range(len(fields))]
+        children = [_plain(column.field(i)) for i in range(len(fields))]
         return pa.StructArray.from_arrays(
             children,
             fields=[pa.field(f.name, child.type, f.nullable) for f, child in zip(fields, children)],
@@ -76,10 +104,75 @@ def _as_iso(column: pa.Array) -> pa.Array:
     return column
 
 
+def kinds_of(table: pa.Table) -> dict[str, str]:
+    """Column (and ``struct.field``) -> kind."""
+    found = {}
+    for schema_field in table.schema:
+        found[schema_field.name] = kind_of(schema_field.type)
+        if pa.types.is_struct(schema_field.type):
+            for child in schema_field.type:
+                found[f"{schema_field.name}.{child.name}"] = kind_of(child.type)
+    return found
+
+
 def rows_of(table: pa.Table) -> list[Row]:
     """Plain rows; timestamp columns (top level or inside a struct) become ISO strings."""
-    columns = {name: _as_iso(table[name].combine_chunks()) for name in table.column_names}
+    columns = {name: _plain(table[name].combine_chunks()) for name in table.column_names}
     return pa.table(columns).to_pylist() if columns else [{} for _ in range(table.num_rows)]
+
+
+def partition_values(relative: str) -> dict[str, tuple[Any, str]]:
+    """``key=value`` folders of a file's path (relative to its sink) -> (value, kind), inferred
+    as Spark infers partition columns: integers, then decimals, then timestamps, then strings."""
+    found: dict[str, tuple[Any, str]] = {}
+    for part in relative.split("/")[:-1]:
+        key, sep, raw = part.partition("=")
+        if not sep or not key:
+            continue
+        value = unquote(raw)
+        if value == NULL_PARTITION:
+            found[key] = (None, "string")
+        elif re.fullmatch(r"-?\d{1,18}", value):
+            found[key] = (int(value), "integer")
+        elif re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)([eE]-?\d+)?", value):
+            found[key] = (float(value), "float")
+        else:
+            try:
+                found[key] = (iso(datetime.fromisoformat(value)), "timestamp") if ":" in value else (value, "string")
+            except ValueError:
+                found[key] = (value, "string")
+    return found
+
+
+@dataclass
+class Rows:
+    """Rows read from several files, and every kind each column had in them."""
+
+    rows: list[Row] = field(default_factory=list)
+    kinds: dict[str, set[str]] = field(default_factory=dict)
+
+
+def read_files(root: Path, relatives: list[str]) -> Rows:
+    """The rows of each file ``root/relative``, with its partition columns; a path that leaves
+    ``root`` or goes through a symbolic link is refused."""
+    out = Rows()
+    top = os.path.realpath(root)
+    for relative in relatives:
+        path = root / relative
+        if os.path.realpath(path) != os.path.join(top, relative):
+            raise UnreadableOutput(f"{relative} goes through a symbolic link, not a file the query wrote")
+        table = read_table(path)
+        rows = rows_of(table)
+        for name, kind in kinds_of(table).items():
+            out.kinds.setdefault(name, set()).add(kind)
+        for key, (value, kind) in partition_values(relative).items():
+            if key in table.column_names:
+                continue
+            out.kinds.setdefault(key, set()).add(kind)
+            for row in rows:
+                row[key] = value
+        out.rows += rows
+    return out
 
 
 def read_rows(files: list[Path]) -> list[Row]:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.reference import BUNDLED_DATA
-from grader.sandbox import PROJECT
+from grader.paths import BUNDLED_DATA, CHECKOUT
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.run import Limits
 
+PROJECT = CHECKOUT or Path(__file__).resolve().parent.parent
 REAL_DATA = PROJECT.parent / "shared" / "bdd"
 
 
@@ -24,6 +26,18 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def fixture_data() -> Path:
     return BUNDLED_DATA
+
+
+def grading(limits: Limits | None = None, data_dir: Path = BUNDLED_DATA, isolation: Isolation | None = None):  # -> Grading
+    """What a batch in a test is graded with: the bundled rubric, the dataset's goldens."""
+    from grader.batch import Grading
+    from grader.checks.registry import CHECK_IDS
+    from grader.engine import limits_for
+    from grader.reference import expected_for
+    from grader.rubric import DEFAULT_RUBRIC, load_rubric
+
+    limits = limits or limits_for(data_dir)
+    return Grading(data_dir, expected_for(data_dir, limits), load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS), limits, isolation)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,3 +60,6 @@ def spark(tmp_path_factory: pytest.TempPathFactory, class_archive: Path | None) 
                     java_options=use_options(class_archive) if class_archive else "")
     yield spark
     spark.stop()
+
+
+pytest_plugins = ["pytester"]

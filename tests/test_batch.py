@@ -41,3 +41,24 @@ def test_cli_names_bad_arguments(args: list[str], message: str) -> None:
     done = subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=120)
     assert done.returncode == 2 and message in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "rubric", "message"),
+    [
+        (["--data-dir", "grader"], None, "Error: --data-dir grader: grader has no accelerations or locations folder"),
+        (["--data-dir", "fixtures"], None, "Error: --data-dir fixtures: fixtures has no accelerations or locations folder"),
+        ([], '[parts]\n"8.1" = "feed"\n[[check]]\nid = "feed.rows"\npart = "8.1"\npoints = "two"\ntitle = "rows"\n',
+         "has points = 'two', not a number"),
+        ([], "[parts\n", "cannot read rubric"),
+    ],
+)
+def test_a_bad_dataset_or_rubric_is_one_line_and_exit_2(tmp_path: Path, args: list[str], rubric: str | None, message: str) -> None:
+    if rubric is not None:
+        (tmp_path / "rubric.toml").write_text(rubric)
+        args = [*args, "--rubric", str(tmp_path / "rubric.toml")]
+    project = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "solution/assignment08", "--out", str(tmp_path / "out"), *args],
+                          capture_output=True, text=True, cwd=project, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr

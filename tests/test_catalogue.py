@@ -1,16 +1,20 @@
 """The catalogue: known-wrong submissions lose points exactly where catalogue.toml says, and
 correct submissions in other styles get full marks.
 
-A wrong submission is the reference with the edits catalogue.toml lists for it. The whole
+A wrong submission is the reference with the edits catalogue.toml lists for it; a right one is a
+folder of its own (another style) or, too, the reference with edits (a setting that must change
+nothing, such as a processing-time trigger). The whole
 catalogue is graded once, in one batch (the same path as `grader grade --jobs 2`);
 each entry is then one test. A wrong one must lose points in its declared parts and only
 there (every other part at full marks), fail exactly its declared checks when they are listed,
 and its feedback must hold the declared phrases.
 
-An entry that changes only stream_data.py shares its submission with one that changes only
-stream_queries.py. The two files run in separate children and the replay, not the feed, fills
-the queries' input, so each is judged on its own parts (8.1; 8.2a-c) and a pair costs one
-grading, not two. Each entry's test looks only at the parts of its own file.
+Entries confined to different parts share a submission: one that changes only stream_data.py
+(8.1), and one per 8.2 part among those that change only stream_queries.py. The feed and the
+queries run in separate children, the replay (not the feed) fills the queries' input, and each
+8.2 part is its own query, so each entry is judged on its own part, and a submission of four
+entries costs one grading. Each entry's test looks at its own parts and at the parts no other
+entry of its submission claims (which must be at full marks).
 """
 
 from __future__ import annotations
@@ -18,18 +22,19 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from grader.batch import grade_batch
-from grader.checks import CHECK_IDS
-from grader.engine import Grade
-from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
+from grader.checks.registry import CHECK_IDS
+from grader.engine import limits_for
+from grader.paths import BUNDLED_DATA, REFERENCE
 from grader.reports import check_text
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
-from grader.sandbox import Limits
+from grader.verdict import Grade
+from tests.conftest import grading
 
 # 17 gradings (8 pairs, 4 single wrong entries, 5 right ones) on 2 workers. The module-scoped
 # fixture is charged to the first test that uses it, so that test may need more than the
@@ -40,7 +45,6 @@ HERE = Path(__file__).resolve().parent / "catalogue"
 CATALOGUE = tomllib.loads((HERE / "catalogue.toml").read_text(encoding="utf-8"))
 WRONG: dict[str, dict] = CATALOGUE["wrong"]
 RIGHT: dict[str, dict] = CATALOGUE["right"]
-FILE_PARTS = {"stream_data.py": {"8.1"}, "stream_queries.py": {"8.2a", "8.2b", "8.2c"}}
 
 
 def _file_of(name: str) -> str | None:
@@ -49,12 +53,41 @@ def _file_of(name: str) -> str | None:
     return files.pop() if len(files) == 1 else None
 
 
+def _slot(name: str) -> str | None:
+    """The one part an entry's edits are confined to: 8.1 for a feed-only entry, its part for a
+    queries-only entry that declares one; None when it must be graded alone."""
+    file, parts = _file_of(name), WRONG[name]["parts"]
+    if file == "stream_data.py":
+        return "8.1"
+    return parts[0] if file == "stream_queries.py" and len(parts) == 1 else None
+
+
+def _edits_fit(names: list[str]) -> bool:
+    """Whether the entries' edits all apply to one copy of the reference (no anchor used twice)."""
+    assert REFERENCE is not None
+    texts = {name: (REFERENCE / name).read_text(encoding="utf-8") for name in ("stream_data.py", "stream_queries.py")}
+    for edit in (e for name in names for e in WRONG[name]["edit"]):
+        if texts[edit["file"]].count(edit["old"]) != 1:
+            return False
+        texts[edit["file"]] = texts[edit["file"]].replace(edit["old"], edit["new"])
+    return True
+
+
 def _submissions() -> dict[str, list[str]]:
-    """Submission folder -> the wrong entries it holds: feed-only entries paired with queries-only ones."""
-    feeds = sorted(n for n in WRONG if _file_of(n) == "stream_data.py")
-    queries = sorted(n for n in WRONG if _file_of(n) == "stream_queries.py")
-    singles = feeds[len(queries):] + queries[len(feeds):] + sorted(set(WRONG) - set(feeds) - set(queries))
-    return {f"{f}__{q}": [f, q] for f, q in zip(feeds, queries)} | {n: [n] for n in singles}
+    """Submission folder -> the wrong entries it holds. Entries confined to different parts share a
+    submission (at most one per part, when their edits fit together): the parts run in separate
+    children or as separate queries, so each is judged on its own part, and the catalogue costs
+    fewer gradings. An entry that spans parts is graded alone."""
+    groups: list[list[str]] = []
+    for name in sorted(WRONG, key=lambda n: (_slot(n) is None, n)):
+        slot = _slot(name)
+        home = next((g for g in groups if slot is not None and slot not in map(_slot, g) and None not in map(_slot, g)
+                     and _edits_fit([*g, name])), None)
+        if home is None:
+            groups.append([name])
+        else:
+            home.append(name)
+    return {"__".join(group): group for group in groups}
 
 
 SUBMISSIONS = _submissions()
@@ -78,39 +111,49 @@ def _describe(grade: Grade, rubric: Rubric) -> str:
     return f"{grade.student}: {grade.status} {grade.score:g}/{grade.max_score:g} ({parts})\n{grade.reason}\n{failed}"
 
 
-def build_wrong(names: list[str], target: Path) -> Path:
-    """A wrong submission: the reference with the edits catalogue.toml lists for ``names``.
+def build(entries: list[dict], target: Path) -> Path:
+    """The reference with the edits catalogue.toml lists for ``entries``.
 
     Each edit's old text must stand exactly once in the reference, so a change to the reference
     that a mutation no longer fits fails here instead of silently grading the reference.
     """
+    assert REFERENCE is not None
     shutil.copytree(REFERENCE, target, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
-    for name in names:
-        for edit in WRONG[name]["edit"]:
+    for entry in entries:
+        for edit in entry["edit"]:
             path = target / edit["file"]
             text = path.read_text(encoding="utf-8")
-            assert text.count(edit["old"]) == 1, f"{name}: its edit of {edit['file']} no longer fits the reference"
+            assert text.count(edit["old"]) == 1, f"{edit['new']!r}: its edit of {edit['file']} no longer fits the reference"
             path.write_text(text.replace(edit["old"], edit["new"]), encoding="utf-8")
     return target
 
 
+def build_wrong(names: list[str], target: Path) -> Path:
+    return build([WRONG[name] for name in names], target)
+
+
+def right_folder(name: str, scratch: Path) -> Path:
+    """A right variant: its own folder under right/, or the reference with its edits."""
+    return build([RIGHT[name]], scratch) if "edit" in RIGHT[name] else HERE / "right" / name
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
-    limits = Limits()
+    settings = grading(replace(limits_for(BUNDLED_DATA), start_seconds=15.0))  # start_awaits_termination waits this long
+    rubric = settings.rubric
     out = tmp_path_factory.mktemp("catalogue")
     paths = [build_wrong(names, out.parent / "wrong" / folder) for folder, names in SUBMISSIONS.items()]
-    paths += [HERE / "right" / name for name in RIGHT]
-    result = grade_batch(paths, out, BUNDLED_DATA, expected_for(BUNDLED_DATA, limits), rubric, limits, jobs=2)
+    paths += [right_folder(name, out.parent / "right" / name) for name in RIGHT]
+    result = grade_batch(paths, out, settings, jobs=2)
     assert result.grader_errors == 0, "\n".join(_describe(g, rubric) for g in result.grades if g.status == "error")
-    grades = {g.student: g for g in result.grades}
-    feedback = {name: (out / name / "feedback.md").read_text(encoding="utf-8") for name in grades}
+    grades = {g.source: g for g in result.grades}  # by folder: a student id is cut at 80 characters
+    feedback = {g.source: (out / g.student / "feedback.md").read_text(encoding="utf-8") for g in result.grades}
     return Graded(grades, feedback, rubric)
 
 
 def test_catalogue_matches_folders() -> None:
     """Every right folder is declared and every declaration has one; names are unique; parts and ids exist."""
-    assert _folders("right") == set(RIGHT)
+    assert _folders("right") == {name for name, entry in RIGHT.items() if "edit" not in entry}
     assert not set(WRONG) & set(RIGHT)
     rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
     for name, entry in WRONG.items():
@@ -123,6 +166,7 @@ def test_catalogue_matches_folders() -> None:
         assert any(re.search(r"# MUTATION: \S", e["new"]) for e in entry["edit"]), f"{name}: mark the changed line with # MUTATION: ..."
     for name, entry in RIGHT.items():
         assert entry.get("variant"), f"{name}: say what style the variant shows"
+        assert not entry.get("edit") or all("# VARIANT: " in e["new"] for e in entry["edit"]), f"{name}: mark each edit with # VARIANT: ..."
 
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
@@ -130,6 +174,8 @@ def test_right_variant_gets_full_marks(graded: Graded, name: str) -> None:
     grade = graded.grades[name]
     assert grade.status == "graded", _describe(grade, graded.rubric)
     assert grade.score == grade.max_score, _describe(grade, graded.rubric)
+    for phrase in RIGHT[name].get("feedback", []):
+        assert phrase in graded.feedback[name], f"feedback lacks {phrase!r}\n{graded.feedback[name]}"
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))
@@ -139,16 +185,17 @@ def test_wrong_submission_loses_points_where_declared(graded: Graded, name: str)
     grade = graded.grades[folder]
     report = _describe(grade, graded.rubric)
     assert grade.status == "graded", report
-    # A paired entry answers for the parts of its own file; its partner, for the others.
-    scope = FILE_PARTS[_file_of(name)] if len(SUBMISSIONS[folder]) > 1 else set(graded.rubric.parts)
-    assert set(entry["parts"]) <= scope, f"{name} declares parts outside the file it changes"
+    # An entry answers for its own parts, and for the parts no entry beside it claims (at full marks).
+    claimed = {part for other in SUBMISSIONS[folder] if other != name for part in WRONG[other]["parts"]}
+    scope = set(graded.rubric.parts) - claimed
+    assert set(entry["parts"]) <= scope, f"{name} declares parts another entry of {folder} claims"
     losing = {part for part, (got, top) in grade.part_scores(graded.rubric).items() if got < top and part in scope}
     assert losing == set(entry["parts"]), f"expected to lose points in {sorted(entry['parts'])}, lost in {sorted(losing)}\n{report}"
     if "checks" in entry:
         failed = {c.id for c in grade.checks if not c.passed and c.part in scope}
         assert failed == set(entry["checks"]), f"expected to fail {sorted(entry['checks'])}, failed {sorted(failed)}\n{report}"
     # The phrase must stand in feedback.md, and in a check of the entry's own parts (not its partner's).
-    own = "\n".join(check_text(c) for c in grade.checks if c.part in scope)
+    own = "\n".join(check_text(c, part_notes=grade.part_notes.get(c.part)) for c in grade.checks if c.part in scope)
     for phrase in entry.get("feedback", []):
         assert phrase in graded.feedback[folder], f"feedback lacks {phrase!r}\n{graded.feedback[folder]}"
         assert phrase in own, f"{phrase!r} is not in the feedback of {sorted(scope)}\n{own}"

@@ -12,8 +12,8 @@ import pytest
 from grader import class_archive
 from grader.engine import run_submission
 from grader.java import find_java
-from grader.reference import BUNDLED_DATA, REFERENCE
-from grader.sandbox import Limits
+from grader.paths import BUNDLED_DATA, REFERENCE
+from grader.sandbox.run import Limits
 
 # Appended to the reference's stream_queries.py: runs in the queries child, after the session starts.
 PROBE = '''

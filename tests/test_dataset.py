@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
+from itertools import pairwise
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from grader.dataset import KINDS, SCHEMAS, DatasetError, content_hash, list_steps, read_step, restamp
-from grader.fixtures import DISORDER, NO_ACCELERATIONS, NO_LOCATIONS, STEP_SECONDS, generate
-from grader.reference import BUNDLED_DATA
+from grader.contract import WATERMARK_SECONDS, WINDOW_SECONDS
+from grader.dataset import (
+    KINDS,
+    SCHEMAS,
+    DatasetError,
+    content_hash,
+    list_steps,
+    read_parquet,
+    read_step,
+    restamp,
+)
+from grader.fixtures import SHAPES, SIZES, generate
+from grader.paths import BUNDLED_DATA
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+COURSE_ROWS = {"accelerations": 23_512, "locations": 478}  # measured, ../shared/bdd/README.md
+WATERMARK, WINDOW = float(WATERMARK_SECONDS), float(WINDOW_SECONDS)  # as the assignment asks
+# (size, seed) of each generated dataset the shape tests read; small seed 0 is the committed one.
+DATASETS = [("small", 0), ("real", 0), ("real", 1)]
 
 
 def test_steps_sort_by_time_not_by_name(tmp_path: Path) -> None:
@@ -47,6 +63,20 @@ def test_restamp_adds_offset_to_start_in_microseconds() -> None:
     assert restamp(table, START).schema.field("timestamp").type == pa.timestamp("us", tz="UTC")
 
 
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], Path]:
+    """A (size, seed) dataset, generated once for the module (the real size takes a few seconds);
+    small seed 0 is the committed fixtures, which the first test ties to the generator."""
+    made: dict[tuple[str, int], Path] = {("small", 0): BUNDLED_DATA}
+
+    def get(size: str, seed: int) -> Path:
+        if (size, seed) not in made:
+            made[(size, seed)] = generate(tmp_path_factory.mktemp(f"{size}-{seed}"), seed=seed, size=size)
+        return made[(size, seed)]
+
+    return get
+
+
 def test_generator_is_deterministic_and_matches_the_committed_fixtures(tmp_path: Path) -> None:
     first, second = generate(tmp_path / "a", seed=0), generate(tmp_path / "b", seed=0)
     other = generate(tmp_path / "c", seed=1)
@@ -56,39 +86,84 @@ def test_generator_is_deterministic_and_matches_the_committed_fixtures(tmp_path:
             assert read_step(first, kind, step.name).equals(read_step(BUNDLED_DATA, kind, step.name)), (kind, step)
 
 
-def test_fixture_has_the_shape_every_rule_needs() -> None:
-    steps = list_steps(BUNDLED_DATA)
-    assert [s.seconds for s in steps] == list(STEP_SECONDS)
-    tables = {(k, s.name): read_step(BUNDLED_DATA, k, s.name).to_pylist() for s in steps for k in KINDS}
+def test_real_size_is_deterministic_per_seed(dataset: Callable[[str, int], Path], tmp_path: Path) -> None:
+    again = generate(tmp_path / "again", seed=0, size="real")
+    assert content_hash(again) == content_hash(dataset("real", 0)) != content_hash(dataset("real", 1))
+
+
+def test_an_unknown_size_names_the_valid_ones(tmp_path: Path) -> None:
+    assert SIZES == ("small", "real")
+    with pytest.raises(ValueError, match="expected one of small, real"):
+        generate(tmp_path / "data", size="huge")
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(("size", "seed"), DATASETS)
+def test_fixture_has_the_shape_every_rule_needs(dataset: Callable[[str, int], Path], size: str, seed: int) -> None:
+    shape, data = SHAPES[size], dataset(size, seed)
+    steps = list_steps(data)
+    assert [s.seconds for s in steps] == list(shape.step_seconds)
+    tables = {(k, s.name): read_step(data, k, s.name).to_pylist() for s in steps for k in KINDS}
     routes_per_step = [{r["uuid"] for k in KINDS for r in tables[(k, s.name)]} for s in steps]
-    first_seen = {u: min(i for i, rs in enumerate(routes_per_step) if u in rs) for u in set().union(*routes_per_step)}
-    last_seen = {u: max(i for i, rs in enumerate(routes_per_step) if u in rs) for u in first_seen}
-    assert len(set(first_seen.values())) > 1 and len(set(last_seen.values())) > 1, "routes start and stop at different steps"
-    for kind, holes in (("locations", NO_LOCATIONS), ("accelerations", NO_ACCELERATIONS)):
+    present = {u: [i for i, rs in enumerate(routes_per_step) if u in rs] for u in set().union(*routes_per_step)}
+    assert all(p == list(range(p[0], p[-1] + 1)) for p in present.values()), "each route is present in one run"
+    first_seen, last_seen = [p[0] for p in present.values()], [p[-1] for p in present.values()]
+    assert len(set(first_seen)) > 1 and len(set(last_seen)) > 1, "routes start and stop at different steps"
+    assert first_seen.count(0) > 1 and sum(last < len(steps) - 1 for last in last_seen) > 1
+    for kind, holes in (("locations", shape.no_locations), ("accelerations", shape.no_accelerations)):
         for _route, step in holes:
             other = "accelerations" if kind == "locations" else "locations"
             name = steps[step].name
             assert {r["uuid"] for r in tables[(other, name)]} - {r["uuid"] for r in tables[(kind, name)]}, (kind, name)
-    locations = [r for s in steps for r in tables[("locations", s.name)]]
-    accelerations = [r for s in steps for r in tables[("accelerations", s.name)]]
-    assert any(r["speed"] == -1 for r in locations)
-    assert any(r["id"] is None for r in accelerations) and any(r["id"] is None for r in locations)
-    late = [(k, steps[s].seconds - o) for k, _, s, o in DISORDER]
-    assert any(lag > 30 for _, lag in late), "a row later than the 30-second watermark"
-    assert any(0 < lag < 30 for _, lag in late), "a row out of order within the watermark"
+    rows = {k: [r for s in steps for r in tables[(k, s.name)]] for k in KINDS}
+    assert len({(r["uuid"], r["ride_id"]) for k in KINDS for r in rows[k]}) == len(present), "uuid, ride_id 1:1"
+    assert any(r["speed"] == -1 and r["course"] == -1 for r in rows["locations"])
+    assert all(any(r["id"] is None for r in rows[k]) for k in KINDS)
 
+    def watermark(kind: str, step: int) -> float:
+        """Spark's watermark when ``step`` arrives: the newest offset of the earlier steps - 30 s."""
+        return max((r["offset"] for s in steps[:step] for r in tables[(kind, s.name)]), default=0.0) - WATERMARK
 
-def test_fixture_files_have_the_real_schema() -> None:
     for kind in KINDS:
-        for file in (BUNDLED_DATA / kind).glob("t=*/*.parquet"):
-            assert pq.read_schema(file).remove_metadata().equals(SCHEMAS[kind]), file
+        disorder = [(s, o) for k, _, s, o in shape.disorder if k == kind]
+        assert all(o in {r["offset"] for r in tables[(kind, steps[s].name)]} for s, o in disorder)
+        assert any(
+            steps[s].seconds - o >= 45 and (o // WINDOW + 1) * WINDOW <= watermark(kind, s) for s, o in disorder
+        ), f"a {kind} row that arrives after its window closed"
+        assert any(0 < steps[s].seconds - o < WATERMARK and o > watermark(kind, s) for s, o in disorder), (
+            f"a {kind} row out of order within the watermark"
+        )
+
+
+@pytest.mark.parametrize(("size", "seed"), DATASETS)
+def test_fixture_files_have_the_real_schema_and_are_named_by_uuid(
+    dataset: Callable[[str, int], Path], size: str, seed: int
+) -> None:
+    for kind in KINDS:
+        for file in (dataset(size, seed) / kind).glob("t=*/*.parquet"):
+            table = read_parquet(file)
+            assert table.schema.remove_metadata().equals(SCHEMAS[kind]), file
+            assert set(table["uuid"].to_pylist()) == {file.stem}, file
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_real_size_has_the_course_data_measurements(dataset: Callable[[str, int], Path], seed: int) -> None:
+    data = dataset("real", seed)
+    steps = list_steps(data)
+    assert (len(steps), steps[0].name, steps[-1].name) == (34, "t=000.0", "t=121.4")
+    assert all(2 <= b.seconds - a.seconds <= 6 for a, b in pairwise(steps)), "gaps of 2 to 6 s"
+    assert len({b.seconds - a.seconds for a, b in pairwise(steps)}) > 5, "irregular gaps"
+    for kind in KINDS:
+        tables = [read_step(data, kind, s.name) for s in steps]
+        assert abs(sum(t.num_rows for t in tables) - COURSE_ROWS[kind]) <= COURSE_ROWS[kind] / 10, kind
+        assert len({u for t in tables for u in t["uuid"].to_pylist()}) == 35, kind
 
 
 def test_real_data_has_the_measured_layout(real_data: Path) -> None:
     steps = list_steps(real_data)
     assert len(steps) == 34 and steps[-1].name == "t=121.4"
     rows = {k: sum(read_step(real_data, k, s.name).num_rows for s in steps) for k in KINDS}
-    assert rows == {"accelerations": 23_512, "locations": 478}
+    assert rows == COURSE_ROWS
     for kind in KINDS:
         file = next((real_data / kind).glob("t=*/*.parquet"))
         assert pq.read_schema(file).remove_metadata().equals(SCHEMAS[kind])

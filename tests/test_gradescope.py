@@ -14,6 +14,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import zipfile
 from pathlib import Path
@@ -21,10 +22,12 @@ from pathlib import Path
 import pytest
 
 from grader import gradescope
+from grader.fixtures import generate
 from grader.gradescope import PACKAGE_PARTS, build_package, pick_submission
-from grader.reference import REFERENCE
+from grader.paths import REFERENCE
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.sandbox import PROJECT
+from grader.sandbox.isolation import reachable
+from tests.conftest import PROJECT
 
 RUBRIC = load_rubric(DEFAULT_RUBRIC)
 TEST_FIELDS = {"name", "score", "max_score", "status", "output", "visibility"}
@@ -57,14 +60,17 @@ def unpack(package: Path, root: Path) -> Path:
     return root
 
 
-def validate(report: dict) -> None:
-    """The fields Gradescope reads, with consistent totals."""
+def validate(report: dict, practice: bool = False) -> None:
+    """The fields Gradescope reads, with consistent totals (practice tests carry no points)."""
     assert isinstance(report["score"], float) and isinstance(report["execution_time"], float)
     assert report["max_score"] == RUBRIC.max_score and report["visibility"] == "visible"
-    assert len(report["tests"]) == len(RUBRIC.items)
+    assert len(report["tests"]) == len(RUBRIC.items) * (2 if practice else 1)
+    counted = [t for t in report["tests"] if "score" in t]
+    assert len(counted) == len(RUBRIC.items)
     for test in report["tests"]:
-        assert set(test) >= TEST_FIELDS and test["status"] in {"passed", "failed"} and test["output"]
-    assert report["score"] == sum(t["score"] for t in report["tests"])
+        assert set(test) >= TEST_FIELDS - ({"score", "max_score"} if test not in counted else set())
+        assert test["status"] in {"passed", "failed"} and test["output"]
+    assert report["score"] == sum(t["score"] for t in counted)
 
 
 # --- the package -----------------------------------------------------------------------------
@@ -78,6 +84,7 @@ def test_package_has_the_scripts_at_the_root_and_the_project_inside(tmp_path: Pa
     assert names == sorted(names)
     assert mode["setup.sh"] == mode["run_autograder"] == 0o755
     assert {m for n, m in mode.items() if n not in ("setup.sh", "run_autograder")} == {0o644}
+    assert "fallback-results.json" in names and not [n for n in names if n.startswith("hidden/")]
     for name in ("pyproject.toml", "README.md", "grader/__init__.py", "grader/gradescope.py", "grader/rubric.toml",
                  "solution/assignment08/stream_data.py", "solution/assignment08/stream_queries.py",
                  "starter/assignment08/stream_queries.py", "fixtures/expected/manifest.json"):
@@ -85,7 +92,7 @@ def test_package_has_the_scripts_at_the_root_and_the_project_inside(tmp_path: Pa
     data = sorted(p.relative_to(PROJECT).as_posix() for p in (PROJECT / "fixtures" / "data").rglob("*.parquet"))
     assert data and set(data) <= set(names)
     for name in names:
-        assert name.split("/")[0] in {"setup.sh", "run_autograder", *PACKAGE_PARTS}, name
+        assert name.split("/")[0] in {"setup.sh", "run_autograder", "fallback-results.json", *PACKAGE_PARTS}, name
         assert "__pycache__" not in name and not name.endswith(".pyc"), name
 
 
@@ -127,18 +134,20 @@ def test_package_refuses_goldens_that_do_not_match_the_data(tmp_path: Path) -> N
         build_package(tmp_path / "autograder.zip", project)
 
 
-def test_scripts_are_valid_bash_and_call_the_entry_point(tmp_path: Path) -> None:
+def test_scripts_are_valid_bash_and_call_the_one_cli(tmp_path: Path) -> None:
     with zipfile.ZipFile(build_package(tmp_path / "autograder.zip")) as zf:
         scripts = {name: zf.read(name).decode() for name in ("setup.sh", "run_autograder")}
+        fallback = json.loads(zf.read("fallback-results.json"))
     for name, text in scripts.items():
+        assert text == (PROJECT / "grader" / "scripts" / name).read_text(), f"{name} is packaged as it is in grader/scripts"
         assert text.startswith("#!/usr/bin/env bash\n") and "\r" not in text, name
-        (tmp_path / name).write_text(text)
-        checked = subprocess.run(["bash", "-n", str(tmp_path / name)], capture_output=True, text=True)
+        checked = subprocess.run(["bash", "-n", str(PROJECT / "grader" / "scripts" / name)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
     setup = scripts["setup.sh"]
     assert "openjdk-17-jre-headless" in setup and 'pip install --no-cache-dir -e "$SOURCE"' in setup
-    assert "-m grader.gradescope check" in setup
-    assert '"$VENV/bin/python" -m grader.gradescope run --root "$ROOT"' in scripts["run_autograder"]
+    assert '"$VENV/bin/grader" gradescope setup --remove-reference' in setup
+    assert '"$VENV/bin/grader" gradescope run --root "$ROOT"' in scripts["run_autograder"]
+    assert fallback["max_score"] == RUBRIC.max_score and fallback["score"] == 0
 
 
 def test_run_autograder_still_writes_results_when_python_cannot_start(tmp_path: Path) -> None:
@@ -151,11 +160,27 @@ def test_run_autograder_still_writes_results_when_python_cannot_start(tmp_path: 
     assert "autograder itself failed" in report["output"] and report["visibility"] == "visible"
 
 
-def test_module_commands_package_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert gradescope.main(["package", str(tmp_path / "autograder.zip")]) == 0
+def test_package_command_and_setup_on_the_unpacked_image(tmp_path: Path) -> None:
+    """What setup.sh runs last, on the unpacked package: it checks the image, makes the goldens
+    unreadable to other users and deletes the reference, which grading never needs."""
+    done = subprocess.run([sys.executable, "-m", "grader", "package-gradescope", str(tmp_path / "autograder.zip")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
     assert (tmp_path / "autograder.zip").read_bytes() == build_package(tmp_path / "again.zip").read_bytes()
-    assert gradescope.main(["check"]) == 0  # what setup.sh runs last: Java, rubric, goldens
-    assert f"rubric of {RUBRIC.max_score:g} points" in capsys.readouterr().out
+    scratch = Path(tempfile.mkdtemp(prefix="dsc650-image-"))  # reachable by other users, as /autograder is
+    scratch.chmod(0o755)
+    root = unpack(tmp_path / "autograder.zip", scratch / "autograder")
+    root.chmod(0o755)
+    env = dict(os.environ, PYTHONPATH=str(root / "source"))
+    done = subprocess.run([sys.executable, "-m", "grader", "gradescope", "setup", "--remove-reference", "--no-class-archive"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"rubric of {RUBRIC.max_score:g} points" in done.stdout
+    assert not (root / "source" / "solution" / "assignment08").exists()
+    assert reachable(root / "source" / "grader" / "runner.py"), "the children need the grader"
+    for secret in ("fixtures/expected", "starter", "README.md"):  # unreachable to the sandbox users
+        assert not reachable(root / "source" / secret), secret
+    shutil.rmtree(scratch)
 
 
 # --- what gets graded ------------------------------------------------------------------------
@@ -222,7 +247,7 @@ def run_entry_point(root: Path) -> tuple[subprocess.CompletedProcess, dict]:
     where = [sys.executable, "-c", "import grader.gradescope as g; print(g.__file__)"]
     found = subprocess.run(where, cwd=root, env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert Path(found) == root / "source" / "grader" / "gradescope.py"  # the package's grader runs, not the project's
-    command = [sys.executable, "-m", "grader.gradescope", "run", "--root", str(root)]
+    command = [sys.executable, "-m", "grader", "gradescope", "run", "--root", str(root)]
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     return done, json.loads((root / "results" / "results.json").read_text())
 
@@ -261,6 +286,34 @@ def test_a_zip_with_a_syntax_error_is_graded_and_told_why(package: Path, tmp_pat
     assert report["extra_data"]["student"] == "Jane_Doe" and report["extra_data"]["status"] == "graded"
 
 
+@pytest.mark.spark
+def test_a_package_with_a_hidden_dataset_grades_on_it_without_the_reference(tmp_path: Path) -> None:
+    """The official score comes from the hidden dataset, whose goldens were made when packaging;
+    the practice score (the bundled fixtures) stands beside it; the reference is not needed."""
+    hidden = generate(tmp_path / "hidden", seed=3)
+    package = build_package(tmp_path / "autograder.zip", hidden=hidden)
+    with zipfile.ZipFile(package) as zf:
+        names = zf.namelist()
+    assert "hidden/expected/manifest.json" in names and any(n.startswith("hidden/data/locations/") for n in names)
+    root = unpack(package, tmp_path / "autograder")
+    shutil.rmtree(root / "source" / "solution")  # as setup.sh leaves the image
+    broken = (REFERENCE / "stream_queries.py").read_text().replace('"full_outer"', '"inner"')  # 8.2c: no outer rows
+    (root / "submission" / "stream_data.py").write_text((REFERENCE / "stream_data.py").read_text())
+    (root / "submission" / "stream_queries.py").write_text(broken)
+    done, report = run_entry_point(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    validate(report, practice=True)
+    lost = RUBRIC.item("joined.unmatched").points
+    assert report["score"] == RUBRIC.max_score - lost
+    assert f"Official score, on a dataset you have not seen: {RUBRIC.max_score - lost:g} / {RUBRIC.max_score:g}" in report["output"]
+    assert "Practice score, on the bundled fixtures" in report["output"] and report["extra_data"]["practice"]["score"] == RUBRIC.max_score - lost
+    official = next(t for t in report["tests"] if t["number"] == "joined.unmatched" and "score" in t)
+    practice = next(t for t in report["tests"] if t["number"] == "joined.unmatched" and "score" not in t)
+    assert "expected rows of this dataset are not shown" in official["output"] and "missing:" not in official["output"]
+    assert "missing: acceleration" in practice["output"], practice["output"]
+    assert practice["name"].startswith("Practice, not counted: ")
+
+
 # --- the example CI workflow -----------------------------------------------------------------
 
 
@@ -277,6 +330,9 @@ def test_ci_workflow_grades_one_shard_per_matrix_job_then_merges() -> None:
     steps = {step.get("name", ""): step for step in grade_job["steps"]}
     command = next(s for s in steps.values() if "grader grade" in s.get("run", ""))
     assert '--jobs 2 --shard "$SHARD"' in command["run"]
+    assert command["run"].startswith('sudo env "PATH=$PATH" "JAVA_HOME=$JAVA_HOME" grader grade ')
+    checkouts = [s for s in grade_job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts and all(s["with"]["persist-credentials"] is False for s in checkouts)
     assert command["env"]["SHARD"] == "${{ matrix.shard }}/${{ strategy.job-total }}"
     assert "pip install -e ./grader" in steps["Install the grader"]["run"]
     assert any(s.get("uses", "").startswith("actions/upload-artifact@") for s in grade_job["steps"])
@@ -284,8 +340,8 @@ def test_ci_workflow_grades_one_shard_per_matrix_job_then_merges() -> None:
 
 def test_ci_workflow_merge_equals_one_unsharded_gradebook(tmp_path: Path) -> None:
     from grader.batch import shard
-    from grader.engine import CheckResult, Grade
     from grader.reports import write_gradebook
+    from grader.verdict import CheckResult, Grade
 
     text = WORKFLOW.read_text()
     assert '--jobs 2 --shard "$SHARD"' in text and "${{ matrix.shard }}/${{ strategy.job-total }}" in text

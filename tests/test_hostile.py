@@ -10,6 +10,7 @@ The corpus writes into the project, HOME and /tmp, so it only runs where the san
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
@@ -27,19 +28,20 @@ import pytest
 
 from grader import engine
 from grader.batch import BatchResult, grade_batch
-from grader.checks import CHECK_IDS
-from grader.engine import START
+from grader.contract import OUTPUTS, START
 from grader.java import JavaMissing, require_java
-from grader.reference import BUNDLED_DATA, REFERENCE, expected_for
-from grader.rubric import DEFAULT_RUBRIC, load_rubric
-from grader.runner import OUTPUTS
-from grader.sandbox import MARKER, PROJECT, ChildRun, Limits, _can_confine, _marked, prepare, run_part, stage
-from tests.hostile import Change, Submission, corpus, hanging
+from grader.paths import BUNDLED_DATA, REFERENCE
+from grader.sandbox.isolation import choose, unavailable
+from grader.sandbox.run import ChildRun, Limits, run_part
+from grader.sandbox.watchdog import MARKER, marked
+from grader.sandbox.workdir import prepare, stage
+from tests.conftest import PROJECT, grading
+from tests.hostile import Change, Submission, corpus, hanging, import_line
 
 TAG = f"dsc650hostile{secrets.token_hex(4)}"
 SLEEP = f"1000.{secrets.randbelow(10**6):06d}"  # `sleep 1000.NNNNNN`: ours, not anyone else's
-MAIN = Limits(part_seconds=240, memory_bytes=4 * 2**30)
-HANG = Limits(part_seconds=30, memory_bytes=4 * 2**30)
+MAIN = Limits(part_seconds=240)
+HANG = Limits(part_seconds=30)
 SLACK = 20.0  # seconds past a part's limit: the kill, the sweep, reading what the child left
 JOBS = 2
 CORPUS = corpus(TAG, SLEEP)
@@ -114,18 +116,17 @@ def _grade(root: Path, cases: list[Submission], limits: Limits, reference: bool)
     runs: dict[str, list[ChildRun]] = {}
     real = engine.run_part
 
-    def spy(part, work, submission, *args, **kwargs) -> ChildRun:
-        run = real(part, work, submission, *args, **kwargs)
-        source = (Path(submission) / "stream_data.py").read_text() + (Path(submission) / "stream_queries.py").read_text()
+    def spy(part, work, *args, **kwargs) -> ChildRun:
+        run = real(part, work, *args, **kwargs)
+        submission = Path(work) / "submission"
+        source = (submission / "stream_data.py").read_text() + (submission / "stream_queries.py").read_text()
         runs.setdefault(by_source.get(source, "?"), []).append(run)
         return run
 
-    rubric = load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS)
-    expected = expected_for(BUNDLED_DATA, limits)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(engine, "run_part", spy)
         began = time.monotonic()
-        result = grade_batch(folders, root / "out", BUNDLED_DATA, expected, rubric, limits, jobs=JOBS)
+        result = grade_batch(folders, root / "out", grading(limits, isolation=choose("namespaces")), jobs=JOBS)
         seconds = time.monotonic() - began
     return Graded(limits, submissions, root / "out", result, seconds, runs)
 
@@ -142,8 +143,8 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
-    if not _can_confine():
-        pytest.skip("the hostile corpus runs only where the sandbox confines it (root and unshare): it would write into the project")
+    if unavailable("namespaces"):
+        pytest.skip("the hostile corpus runs only where the sandbox confines it as root with namespaces: it would write into the project")
     try:
         require_java()
     except JavaMissing as error:
@@ -220,6 +221,15 @@ def test_the_feedback_says_why(graded: Outcome, batch: str, student: str, part: 
         assert got == top, f"{change.name} was neutralised and should cost nothing in {part}:\n" + "\n".join(outputs)
 
 
+def test_the_gradebook_reason_says_the_root_cause_first(graded: Outcome) -> None:
+    """A syntax error in either file: the gradebook's reason names the exception and its line."""
+    rows = {row["student"]: row for row in csv.DictReader((graded.main.out / "gradebook.csv").open(encoding="utf-8"))}
+    reason = rows["Syntax"]["reason"]
+    for name in ("stream_data.py", "stream_queries.py"):
+        assert re.search(rf"SyntaxError at {re.escape(name)} line {import_line(name)}\b", reason), reason
+    assert reason.startswith("8.1: "), reason
+
+
 def test_only_the_reference_gets_full_marks(graded: Outcome) -> None:
     full = [student for batch in (graded.main, graded.hang) for student in batch.submissions
             if _results(batch, student)["score"] == _results(batch, student)["max_score"]]
@@ -230,8 +240,8 @@ def test_no_process_is_left_behind(graded: Outcome) -> None:
     assert not graded.alive, graded.alive
     runs = [run for batch in (graded.main, graded.hang) for child in batch.runs.values() for run in child]
     assert len(runs) == 2 * (len(graded.main.submissions) + len(graded.hang.submissions))
-    marked = [p.pid for run in runs for p in _marked(run.token)]
-    assert not marked, f"processes with {MARKER} of this test still run: {marked}"
+    found = [p.pid for run in runs for p in marked(run.token)]
+    assert not found, f"processes with {MARKER} of this test still run: {found}"
 
 
 def test_nothing_outside_the_sandbox_changed(graded: Outcome) -> None:
@@ -283,17 +293,17 @@ print("ATTEMPTS " + json.dumps(attempts))
 def test_the_feed_cannot_plant_the_queries_outputs_while_both_run(tmp_path: Path) -> None:
     """The parts run at once: the feed child, started first, finds the queries' outputs and spec
     already staged and read-only, so nothing it writes there can reach the judging."""
-    if not _can_confine():
-        pytest.skip("the parts are confined only where the sandbox can (root and unshare)")
+    if unavailable("namespaces"):
+        pytest.skip("the parts are confined in namespaces only as root with unshare")
     work, folder = tmp_path / "work", tmp_path / "submission"
     folder.mkdir()
     targets = [str(work / name) for name in OUTPUTS["queries"]] + [str(work / "queries.spec.json")]
     (folder / "stream_data.py").write_text(f"TARGETS = {targets!r}\n{PLANT}")
     (folder / "stream_queries.py").write_text("")
-    submission, data = prepare(work, folder, BUNDLED_DATA)
-    stage(work, submission, data, START, HANG, list(OUTPUTS))
+    submission, data, _ = prepare(work, folder, BUNDLED_DATA)
+    stage(work, submission, data, START, list(OUTPUTS), {})
     spec = (work / "queries.spec.json").read_bytes()
-    run = run_part("feed", work, submission, data, START, HANG, staged=True)
+    run = run_part("feed", work, choose("namespaces"), HANG)
     assert run.confined
     line = next(line for line in run.stdout.splitlines() if line.startswith("ATTEMPTS "))
     attempts = json.loads(line.removeprefix("ATTEMPTS "))

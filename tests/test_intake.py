@@ -12,6 +12,8 @@ import pytest
 
 from grader import intake as intake_module
 from grader.intake import Intake, IntakeLimits, TooLarge, _copy_capped, find_folder, student_id, take_in
+from grader.paths import BUNDLED_DATA, BUNDLED_EXPECTED
+from grader.sandbox.workdir import prepare
 
 GOOD = {"stream_data.py": b"# data\n", "stream_queries.py": b"# queries\n"}
 SMALL = IntakeLimits(max_total_bytes=20_000, max_entry_bytes=8_000, max_entries=20)
@@ -416,3 +418,16 @@ def test_mutated_zips_never_raise(tmp_path):
 ])
 def test_student_id(name, expected):
     assert student_id(name) == expected
+
+
+def test_a_folder_submission_never_brings_a_symbolic_link_into_the_sandbox(tmp_path: Path) -> None:
+    """A link inside a submitted folder could lead into the grader's files: it is left out, and said."""
+    folder = tmp_path / "assignment08"
+    folder.mkdir()
+    (folder / "stream_data.py").write_text("x = 1\n")
+    (folder / "stream_queries.py").write_text("y = 1\n")
+    (folder / "goldens").symlink_to(BUNDLED_EXPECTED)
+    (folder / "notes.txt").symlink_to("/etc/passwd")
+    submission, _, notes = prepare(tmp_path / "work", folder, BUNDLED_DATA)
+    assert sorted(p.name for p in submission.iterdir()) == ["stream_data.py", "stream_queries.py"]
+    assert notes == ["left out 2 symbolic link(s) (goldens, notes.txt): links are not followed; put the real files in the folder"]

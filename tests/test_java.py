@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader.sandbox import PROJECT
+from tests.conftest import PROJECT
 
 
 def run_without_java(*args: str, cwd: Path = PROJECT) -> subprocess.CompletedProcess[str]:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from grader.contract import START
 from grader.dataset import list_steps, read_step, restamp
-from grader.engine import START
 from grader.golden import Expected, load_expected
-from grader.reference import BUNDLED_EXPECTED
+from grader.paths import BUNDLED_EXPECTED
 
 WATERMARK = pd.Timedelta(seconds=30)
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from grader import contract
 from grader.dataset import SCHEMAS
-from grader.reference import REFERENCE
-from grader.sandbox import PROJECT
+from grader.paths import REFERENCE
+from tests.conftest import PROJECT
 
 README = (PROJECT / "README.md").read_text()
 STARTER = PROJECT / "starter" / "assignment08"
@@ -39,12 +40,13 @@ def test_every_grader_command_in_the_readme_exists(command: str) -> None:
 
 
 def test_every_grader_option_in_the_readme_exists() -> None:
-    helps = "".join(
-        subprocess.run([sys.executable, "-m", "grader", c, "--help"], capture_output=True, text=True, timeout=60).stdout
-        for c in ("grade", "regenerate", "fixtures")
-    )
-    for option in set(re.findall(r"`grader [^`]*?(--[a-z-]+)", README)):
-        assert option in helps, option
+    """Each `grader COMMAND ... --option` the README shows is one COMMAND takes."""
+    for command, rest in set(re.findall(r"`grader ((?:gradescope )?[\w-]+)([^`]*)`", README)):
+        options = re.findall(r"(--[a-z-]+)", rest)
+        if options:
+            done = subprocess.run([sys.executable, "-m", "grader", *command.split(), "--help"], capture_output=True, text=True, timeout=60)
+            for option in options:
+                assert option in done.stdout, f"grader {command} has no {option}"
 
 
 def _signatures(path: Path) -> dict[str, list[str]]:
@@ -65,3 +67,16 @@ def test_readme_schemas_are_the_datas() -> None:
         listed = README.split(f"- {kind}: `", 1)[1].split("`", 1)[0]
         names = [part.split()[0] for part in listed.replace("\n", " ").split(",")]
         assert names == SCHEMAS[kind].names, kind
+
+
+def test_the_assignments_parameters_are_the_contracts_everywhere() -> None:
+    """The contract (grader/contract.py) is the one place: the reference, the starter and the README agree."""
+    tree = ast.parse((REFERENCE / "stream_queries.py").read_text())
+    constants = {target.id: node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                 and isinstance(node.value, ast.Constant) for target in node.targets if isinstance(target, ast.Name)}
+    assert constants["WATERMARK"] == contract.WATERMARK and constants["WINDOW"] == contract.WINDOW
+    assert f"{constants['JOIN_BOUND']} AND" in contract.JOIN_CONDITION
+    starter = (STARTER / "stream_queries.py").read_text()
+    for text in (README, starter):
+        assert f"{contract.WINDOW_SECONDS}-second window" in text and f"{contract.WATERMARK_SECONDS}-second watermark" in text
+        assert contract.JOIN_CONDITION in text.replace("\n    ", " ").replace("``", "")

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grader.dataset import KINDS, list_steps, read_step
-from grader.reference import REFERENCE
+from grader.paths import REFERENCE
 
 FEED = REFERENCE / "stream_data.py"
 

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from grader.engine import CheckResult, Grade
 from grader.reports import feedback_md, results_json, write_gradebook, write_junit, write_submission_reports
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
+from grader.verdict import CheckResult, Grade
 
 RUBRIC = load_rubric(DEFAULT_RUBRIC)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.checks import CHECK_IDS
+from grader.checks.registry import CHECK_IDS
 from grader.rubric import DEFAULT_RUBRIC, RubricError, load_rubric
 
 GOOD = """

@@ -6,19 +6,20 @@ from collections import defaultdict
 from datetime import datetime
 from itertools import pairwise
 
-from grader.checks import Context, Finding, short
+from grader.checks.base import Context, Finding, check, short
 from grader.checks.queries import part_errors, unusable
 from grader.compare.rows import PRECISION, compare_rows
+from grader.contract import WATERMARK, WINDOW, WINDOW_SECONDS
 from grader.dataset import list_steps, read_step, restamp
-from grader.outputs import WINDOWED_COLUMNS, final_windows
+from grader.outputs import WINDOWED_COLUMNS, SinkRows, final_windows
 from grader.tables import iso_micros, rows_of
 
 KEY = ["window_start", "window_end", "uuid"]
-WINDOW_SECONDS = 15
+USE_WATERMARK = f"withWatermark('timestamp', '{WATERMARK}') before the groupBy"
 
 
 def _window(row: dict) -> str:
-    return f"window {row['window_start'][11:19]}–{row['window_end'][11:19]} of route {short(row['uuid'])}"
+    return f"window {str(row.get('window_start'))[11:19]}–{str(row.get('window_end'))[11:19]} of route {short(row.get('uuid'))}"
 
 
 def _seconds(value: str) -> float:
@@ -43,7 +44,7 @@ def _near(a: float | None, b: float) -> bool:
 def _lengths_hint(got: list[dict]) -> list[str]:
     lengths = {round(_seconds(r["window_end"]) - _seconds(r["window_start"])) for r in got if r.get("window_start") and r.get("window_end")}
     if lengths - {WINDOW_SECONDS}:
-        return [f"Your windows are {', '.join(f'{n} s' for n in sorted(lengths))} long: use window('timestamp', '15 seconds')."]
+        return [f"Your windows are {', '.join(f'{n} s' for n in sorted(lengths))} long: use window('timestamp', '{WINDOW}')."]
     return []
 
 
@@ -66,9 +67,8 @@ def _final_hints(ctx: Context, got: list[dict], differing: list[tuple[dict, dict
         elif valid and len(valid) < len(values) and _near(have.get("mean_speed"), sum(valid) / len(valid)):
             invalid.append(want)
     if late:
-        fix = ("Complete mode keeps every window and never drops a late row: use outputMode('update'), with "
-               "withWatermark('timestamp', '30 seconds') before the groupBy." if complete else
-               "Call withWatermark('timestamp', '30 seconds') before the groupBy so rows later than the watermark are dropped.")
+        fix = (f"Complete mode keeps every window and never drops a late row: use outputMode('update'), with {USE_WATERMARK}."
+               if complete else f"Call {USE_WATERMARK} so rows later than the watermark are dropped.")
         hints.append(f"{_windows(late, ('counts', 'count'))} a row that arrived after the watermark had passed the window. {fix}")
     if invalid:
         hints.append(f"{_windows(invalid, ('leaves', 'leave'))} out rows with speed = -1: the contract averages every row "
@@ -91,8 +91,7 @@ def _update_pattern(expected: list[dict], got: list[dict]) -> tuple[list[dict], 
         wanted[_key(row)].add(row["index"])
     emitted: dict[tuple, list[dict]] = defaultdict(list)
     for row in sorted(got, key=lambda r: r["index"]):
-        if isinstance(row.get("window_start"), str) and isinstance(row.get("window_end"), str):
-            emitted[_key(row)].append(row)
+        emitted[_key(row)].append(row)
     unchanged, late = [], []
     for key, rows in emitted.items():
         for before, row in pairwise(rows):
@@ -105,67 +104,79 @@ def _update_pattern(expected: list[dict], got: list[dict]) -> tuple[list[dict], 
     return unchanged, late
 
 
-def findings(ctx: Context) -> dict[str, Finding]:
-    rows = ctx.outputs.windowed if ctx.outputs else None
-    problems = unusable(ctx, "8.2b", "windowed", rows)
-    if problems:
-        failed = Finding(False, problems[0], problems[1:])
-        return {"windowed.final": failed, "windowed.updates": Finding(False, failed.summary, failed.details)}
-    assert rows is not None
-    out = {}
-    errors = part_errors(ctx, "8.2b")
-    final = final_windows(rows.rows)
-    expected_updates = ctx.expected["windowed-updates"]
-    columns = ["index", *WINDOWED_COLUMNS]
-    got_updates = [{c: r.get(c) for c in [*columns, "step"]} for r in rows.rows]
-    unchanged, late = _update_pattern(expected_updates, got_updates)
-    complete = bool(unchanged)
-    diff = compare_rows(ctx.expected["windowed-final"], final, key=KEY, columns=WINDOWED_COLUMNS)
-    if diff.equal:
-        out["windowed.final"] = Finding(True, f"All {diff.expected} windows end with the right mean speed.", notes=rows.notes)
-    else:
-        details = [f"{_window(w)}: expected mean_speed {w['mean_speed']:.4g}, got {g['mean_speed']}" for w, g in diff.differing[:3]]
-        details += [f"missing: {_window(w)} (expected mean_speed {w['mean_speed']:.4g})" for w in diff.missing[:2]]
-        details += [f"unexpected: {_window(g)}" for g in diff.unexpected[:2]]
-        details += _final_hints(ctx, final, diff.differing, complete) + errors
-        out["windowed.final"] = Finding(False,
-            f"{diff.matched} of {diff.expected} windows end with the right mean speed "
-            f"({len(diff.differing)} wrong, {len(diff.missing)} missing, {len(diff.unexpected)} unexpected).", details, rows.notes)
+def _rows(ctx: Context) -> tuple[SinkRows | None, Finding | None]:
+    rows = ctx.sink("windowed")
+    return rows, unusable(ctx, "8.2b", "windowed", rows)
 
-    diff = compare_rows(expected_updates, got_updates, key=["index", *KEY], columns=columns)
+
+def _updates(rows: SinkRows) -> list[dict]:
+    return [{c: r.get(c) for c in ["index", "step", *WINDOWED_COLUMNS]} for r in rows.rows]
+
+
+@check("windowed.final")
+def final(ctx: Context) -> Finding:
+    rows, problem = _rows(ctx)
+    if problem or rows is None:
+        return problem or Finding(False, "None of your queries ran.")
+    got = final_windows(rows.rows)
+    diff = compare_rows(ctx.expected["windowed-final"], got, key=KEY, columns=WINDOWED_COLUMNS)
     if diff.equal:
-        out["windowed.updates"] = Finding(True, f"Each step emitted exactly the windows it changed ({diff.expected} updates in all).")
-        return out
-    per_step_want: dict[int, int] = defaultdict(int)
-    per_step_got: dict[int, int] = defaultdict(int)
-    names = {r["index"]: r["step"] for r in [*expected_updates, *got_updates]}
-    for r in expected_updates:
-        per_step_want[r["index"]] += 1
-    for r in got_updates:
-        per_step_got[r["index"]] += 1
-    first = min(i for i in set(per_step_want) | set(per_step_got) if per_step_want[i] != per_step_got[i]) if any(
-        per_step_want[i] != per_step_got[i] for i in set(per_step_want) | set(per_step_got)) else None
-    details = []
-    if first is not None:
-        label = names.get(first, "?")
-        label = f"the end-of-stream flush ({label})" if first >= len(list_steps(ctx.data_dir)) else f"step {label}"
-        details.append(f"after {label}: expected {per_step_want[first]} updated windows, got {per_step_got[first]}")
+        return Finding(True, f"All {diff.expected} windows end with the right mean speed.", notes=rows.notes)
+    complete = bool(_update_pattern(ctx.expected["windowed-updates"], _updates(rows))[0])
+    evidence = [f"{_window(w)}: expected mean_speed {w['mean_speed']:.4g}, got {g['mean_speed']}" for w, g in diff.differing[:3]]
+    evidence += [f"missing: {_window(w)} (expected mean_speed {w['mean_speed']:.4g})" for w in diff.missing[:2]]
+    details = [f"unexpected: {_window(g)}" for g in diff.unexpected[:2]]
+    details += _final_hints(ctx, got, diff.differing, complete) + part_errors(ctx, "8.2b")
+    return Finding(False, f"{diff.matched} of {diff.expected} windows end with the right mean speed "
+                   f"({len(diff.differing)} wrong, {len(diff.missing)} missing, {len(diff.unexpected)} unexpected).",
+                   details, rows.notes, evidence)
+
+
+def _per_step(expected: list[dict], got: list[dict], steps: int) -> str | None:
+    """The first step whose count of updated windows differs, said as a detail."""
+    want: dict[int, int] = defaultdict(int)
+    have: dict[int, int] = defaultdict(int)
+    names = {r["index"]: r["step"] for r in [*expected, *got]}
+    for r in expected:
+        want[r["index"]] += 1
+    for r in got:
+        have[r["index"]] += 1
+    differ = sorted(i for i in set(want) | set(have) if want[i] != have[i])
+    if not differ:
+        return None
+    first = differ[0]
+    label = f"the end-of-stream flush ({names.get(first, '?')})" if first >= steps else f"step {names.get(first, '?')}"
+    return f"after {label}: expected {want[first]} updated windows, got {have[first]}"
+
+
+@check("windowed.updates")
+def updates(ctx: Context) -> Finding:
+    rows, problem = _rows(ctx)
+    if problem or rows is None:
+        return problem or Finding(False, "None of your queries ran.")
+    expected, got = ctx.expected["windowed-updates"], _updates(rows)
+    columns = ["index", *WINDOWED_COLUMNS]
+    diff = compare_rows(expected, got, key=["index", *KEY], columns=columns)
+    if diff.equal:
+        return Finding(True, f"Each step emitted exactly the windows it changed ({diff.expected} updates in all).")
+    unchanged, late = _update_pattern(expected, got)
+    details = [line for line in [_per_step(expected, got, len(list_steps(ctx.data_dir)))] if line]
     emitted: dict[tuple, list[int]] = defaultdict(list)
-    for r in got_updates:
+    for r in got:
         emitted[_key(r)].append(r["index"])
     if unchanged:
         details.append(f"Windows a step did not change were emitted again (after step {unchanged[0]['step']}: "
                        f"{_window(unchanged[0])}): that is complete mode; use outputMode('update').")
     elif late:
         details.append(f"After step {late[0]['step']}, {_window(late[0])} was updated by a row later than the watermark: "
-                       "call withWatermark('timestamp', '30 seconds') before the groupBy so Spark drops such rows.")
-    elif emitted and all(len(v) == 1 for v in emitted.values()) and len(got_updates) < len(expected_updates):
+                       f"call {USE_WATERMARK} so Spark drops such rows.")
+    elif emitted and all(len(v) == 1 for v in emitted.values()) and len(got) < len(expected):
         details.append("Each window was emitted once, after it closed: that is append mode; use outputMode('update').")
-    details += _lengths_hint(got_updates)
-    if not (unchanged or late) and not out["windowed.final"].passed:
+    details += _lengths_hint(got)
+    final_wrong = not compare_rows(ctx.expected["windowed-final"], final_windows(rows.rows), key=KEY, columns=WINDOWED_COLUMNS).equal
+    if not (unchanged or late) and final_wrong:
         details.append("The windows' values differ too: fix the final mean speeds (above) first.")
-    for want, have in diff.differing[:2]:
-        details.append(f"after step {want['step']}: {_window(want)} expected {want['mean_speed']:.4g}, got {have['mean_speed']}")
-    out["windowed.updates"] = Finding(False,
-        f"The updates per step differ from update mode's: expected {diff.expected} updates, got {diff.got}.", details + errors)
-    return out
+    evidence = [f"after step {want['step']}: {_window(want)} expected {want['mean_speed']:.4g}, got {have['mean_speed']}"
+                for want, have in diff.differing[:2]]
+    return Finding(False, f"The updates per step differ from update mode's: expected {diff.expected} updates, got {diff.got}.",
+                   details + part_errors(ctx, "8.2b"), evidence=evidence)

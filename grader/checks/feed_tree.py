@@ -1,0 +1,168 @@
+"""8.1: what the student's feed left, read once per grading for all the feed's checks.
+
+The feed's checks judge the tree it left under ``results/stream`` and the file events the audit
+hook logged (``grader.feed``): which step folders reached input, which rows they hold, when each
+arrived and how (a move from staging, a copy, a write straight into input).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from grader.checks.base import Context
+from grader.compare.rows import compare_rows
+from grader.contract import KINDS, STALE_FILES
+from grader.dataset import SCHEMAS, list_steps, read_step
+from grader.tables import UnreadableOutput, iso_micros, read_rows, rows_of, timestamp_units
+
+START_WINDOW = 60.0  # a start instant later than this after the replay began is not "the start"
+STALE = {PurePosixPath(p) for p in STALE_FILES}
+
+
+@dataclass
+class Tree:
+    """The step folders the data has, and what the feed put in input and left in staging."""
+
+    seconds: dict[str, float]  # step name -> seconds since the start
+    names: list[str]  # step names in time order
+    expected: list[tuple[str, str]]  # (kind, step) folders the data has
+    inputs: dict[tuple[str, str], list[PurePosixPath]]  # (kind, step) -> files in input, relative to results
+    leftovers: list[PurePosixPath]  # files left in staging
+
+
+def _data_files(ctx: Context, folder: str) -> dict[tuple[str, str], list[PurePosixPath]]:
+    """(kind, step) -> parquet files under results/stream/<folder>, relative to results; links are not followed."""
+    root = ctx.feed.results
+    found: dict[tuple[str, str], list[PurePosixPath]] = defaultdict(list)
+    base = root / "stream" / folder
+    for path in sorted(base.rglob("*.parquet")) if base.is_dir() and not base.is_symlink() else []:
+        rel = PurePosixPath(path.relative_to(root).as_posix())
+        if any(part.startswith(("_", ".")) for part in rel.parts) or path.is_symlink() or rel in STALE:
+            continue
+        parts = rel.parts[2:]
+        key = (parts[0], parts[1]) if len(parts) >= 3 else (parts[0], "") if parts else ("", "")
+        found[key].append(rel)
+    return found
+
+
+def tree(ctx: Context) -> Tree:
+    def make() -> Tree:
+        steps = list_steps(ctx.data_dir)
+        expected = [(kind, s.name) for s in steps for kind in KINDS if (ctx.data_dir / kind / s.name).is_dir()]
+        leftovers = [f for files in _data_files(ctx, "staging").values() for f in files]
+        return Tree({s.name: s.seconds for s in steps}, [s.name for s in steps], expected, dict(_data_files(ctx, "input")), leftovers)
+
+    return ctx.memo("feed.tree", make)
+
+
+@dataclass
+class Rows:
+    """The rows of every step folder in input, against the data's, and their timestamps."""
+
+    problems: list[str] = field(default_factory=list)
+    units: set[str] = field(default_factory=set)  # the parquet types of the timestamp column
+    deltas: list[tuple[str, str, int]] = field(default_factory=list)  # (kind, step, timestamp - offset in µs)
+    kept: int = 0  # rows whose timestamp is the data's stored one
+    stored_plus: int = 0  # rows whose timestamp is the stored one + offset
+    stored_example: str | None = None
+    compared: int = 0
+
+
+def rows(ctx: Context) -> Rows:
+    return ctx.memo("feed.rows", lambda: _rows(ctx))
+
+
+def _rows(ctx: Context) -> Rows:
+    found, layout = Rows(), tree(ctx)
+    for kind, step in layout.expected:
+        files = layout.inputs.get((kind, step), [])
+        if not files:
+            continue
+        paths = [ctx.feed.results / f for f in files]
+        try:
+            found.units |= timestamp_units(paths)
+            got = read_rows(paths)
+        except (UnreadableOutput, OSError, ValueError) as error:
+            found.problems.append(f"input/{kind}/{step}: {error}")
+            continue
+        wanted = rows_of(read_step(ctx.data_dir, kind, step))
+        columns = [c for c in SCHEMAS[kind].names if c != "timestamp"]
+        absent = [c for c in SCHEMAS[kind].names if got and c not in got[0]]
+        if absent:
+            found.problems.append(f"input/{kind}/{step} lacks columns {', '.join(absent)}: keep every column of the data")
+            continue
+        diff = compare_rows(wanted, got, key=["uuid", "offset"], columns=columns)
+        found.compared += 1
+        if not diff.equal:
+            found.problems.append(
+                f"input/{kind}/{step}: expected {diff.expected} rows, got {diff.got}"
+                f" ({len(diff.missing) + len(diff.differing)} missing or changed, {len(diff.unexpected)} unexpected)"
+            )
+        stored = {(r["uuid"], r["offset"]): r["timestamp"] for r in wanted if isinstance(r.get("timestamp"), str)}
+        for row in got:
+            if isinstance(row.get("timestamp"), str) and isinstance(row.get("offset"), float):
+                stamp, offset_us = iso_micros(row["timestamp"]), round(row["offset"] * 1_000_000)
+                found.deltas.append((kind, step, stamp - offset_us))
+                original = stored.get((row.get("uuid"), row["offset"]))
+                if original is not None:
+                    found.stored_example = found.stored_example or original
+                    found.kept += abs(stamp - iso_micros(original)) <= 1
+                    found.stored_plus += abs(stamp - offset_us - iso_micros(original)) <= 1
+    return found
+
+
+def start_micros(ctx: Context) -> int:
+    return iso_micros(ctx.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+
+
+def common_start(ctx: Context) -> int | None:
+    """timestamp - offset shared by most rows (µs since the epoch), or None without rows."""
+    deltas = rows(ctx).deltas
+    return Counter(d for _, _, d in deltas).most_common(1)[0][0] if deltas else None
+
+
+def start_offset(ctx: Context) -> float:
+    """Seconds after the replay began at which the feed took its start instant (steps are due
+    at start + t), when every row agrees on one within the first minute; else 0."""
+    found = rows(ctx)
+    common = common_start(ctx)
+    if common is None or found.kept > len(found.deltas) / 2 or found.stored_plus > len(found.deltas) / 2:
+        return 0.0
+    base = common - start_micros(ctx)
+    if any(abs(d - common) > 1 for _, _, d in found.deltas) or not 0 <= base <= START_WINDOW * 1_000_000:
+        return 0.0
+    return base / 1e6
+
+
+def by_destination(events: list[dict]) -> dict[PurePosixPath, list[int]]:
+    """Where each event put something -> the events' positions, so a file's events are found
+    without reading every event once per file (the real data: 800 files, ~2,000 events)."""
+    index: dict[PurePosixPath, list[int]] = defaultdict(list)
+    for position, event in enumerate(events):
+        index[PurePosixPath(event["dst"])].append(position)
+    return index
+
+
+def arrival(events: list[dict], index: dict[PurePosixPath, list[int]], file: PurePosixPath) -> dict | None:
+    """The last event that put ``file`` where it is (itself or a folder holding it).
+
+    ``shutil.copyfile`` opens its destination for writing after announcing the copy: that
+    write belongs to the copy, so the copy stays the event that brought the file.
+    """
+    last = None
+    for position in sorted(p for place in (file, *file.parents) for p in index.get(place, ())):
+        event = events[position]
+        if event["op"] in ("mkdir", "remove"):
+            continue  # a folder made is not a file brought: see made()
+        if event["op"] == "write" and last is not None and last["op"] == "copy" and last["dst"] == event["dst"]:
+            continue
+        last = event
+    return last
+
+
+def made(events: list[dict], folder: PurePosixPath) -> float | None:
+    """When ``folder`` (a step folder in input) was created, for files written straight into it."""
+    times = [e["at"] for e in events if e["op"] == "mkdir" and PurePosixPath(e["dst"]) == folder and e["at"] is not None]
+    return times[-1] if times else None

@@ -1,0 +1,80 @@
+"""From a run's records to the rubric's verdicts: every check on its own.
+
+Each check of the rubric runs by itself: one that raises costs that check only, says the grader
+could not judge it, and is flagged for an instructor to review; every other check stands. Each
+part's root cause (a crash, an import error, a start_queries that raised about it) is found here
+too, so the reports can say it before any check's detail.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from grader.checks import feed, queries
+from grader.checks.base import Context, Finding
+from grader.checks.registry import CHECKS
+from grader.contract import START
+from grader.golden import Expected
+from grader.observations import FeedRecord, QueriesRecord
+from grader.outputs import sink_reader
+from grader.rubric import Rubric
+from grader.verdict import CheckResult
+
+
+def context(data_dir: Path, feed_record: FeedRecord, queries_record: QueriesRecord, expected: Expected) -> Context:
+    return Context(data_dir, START, feed_record, queries_record, sink_reader(queries_record, data_dir), expected)
+
+
+def _could_not(error: Exception, what: str) -> Finding:
+    print(f"grader error in {what}:\n{traceback.format_exc()}", file=sys.stderr)
+    return Finding(False, f"The grader could not judge this check ({type(error).__name__}: {str(error)[:200]}); it is not "
+                   "your fault: your instructor has been told and will look at it.", review=True)
+
+
+def causes(ctx: Context, rubric: Rubric) -> dict[str, str]:
+    """Part -> why it could not run at all, for the parts that could not."""
+    found = {}
+    for part in rubric.parts:
+        try:
+            said = feed.cause(ctx) if part == "8.1" else queries.cause(ctx, part)
+        except Exception:
+            print(f"grader error finding the cause of {part}:\n{traceback.format_exc()}", file=sys.stderr)
+            continue
+        if said:
+            found[part] = said
+    return found
+
+
+def part_notes(ctx: Context, rubric: Rubric) -> dict[str, list[str]]:
+    """Part -> what every check of it should also say (the grader started it itself, start_queries
+    did not return), said once per part."""
+    found = {}
+    for part in rubric.parts:
+        try:
+            said = queries.notes(ctx, part) if part != "8.1" else []
+        except Exception:
+            print(f"grader error finding the notes of {part}:\n{traceback.format_exc()}", file=sys.stderr)
+            continue
+        if said:
+            found[part] = said
+    return found
+
+
+def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, str], dict[str, list[str]]]:
+    """Every rubric item's result, each part's root cause, and each part's notes."""
+    found = causes(ctx, rubric)
+    results = []
+    for item in rubric.items:
+        try:
+            finding = CHECKS[item.id](ctx)
+        except Exception as error:
+            finding = _could_not(error, item.id)
+        results.append(CheckResult(
+            id=item.id, part=item.part, title=item.title, score=item.points if finding.passed else 0.0,
+            max_score=item.points, passed=finding.passed, summary=finding.summary, details=finding.details,
+            notes=finding.notes, evidence=finding.evidence, cause="" if finding.passed else found.get(item.part, ""),
+            review=finding.review,
+        ))  # fmt: skip
+    return results, found, part_notes(ctx, rubric)
