@@ -8,6 +8,11 @@ does; the primed figures are without it.
 
   python benchmarks/run.py [--runs 3] [--batch 4] [--skip-baseline] [--skip-real] [--skip-settings]
 
+The variant figures (5) grade correct solutions that set what changes only speed (processing-time
+triggers, 200 shuffle partitions, maxFilesPerTrigger; tests/catalogue/catalogue.toml's
+speed_settings, whole and cut into its settings) on the real data, once each, beside the
+reference's median: the grader undoes those settings, so each should take the reference's time.
+
 The settings figures (6) replay the reference with one speed setting of grader/spark.py undone
 at a time (benchmarks/settings.py), once each, in JVMs without the class archive: what every
 setting is worth.

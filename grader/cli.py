@@ -201,7 +201,10 @@ def starter(dest: Path, sample: bool) -> None:
     source, target = (SAMPLE if sample else STARTER), dest / "assignment08"
     if target.exists():
         raise UserError(f"{target} already exists: choose another folder or move it away")
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    try:
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    except OSError as error:
+        raise UserError(f"could not write {target}: {error.strerror or error}") from None
     click.echo(f"wrote {target}: fill in the TODOs, then `pytest --submission {target}`")
 
 
@@ -226,7 +229,7 @@ def package_gradescope(out_zip: Path, hidden_data_dir: Path | None, hidden_seed:
         hidden = generate(Path(scratch) / "data", hidden_seed, hidden_size) if hidden_seed is not None else hidden_data_dir
         try:
             written = build_package(out_zip, hidden=hidden)
-        except (GoldenError, RubricError, FileNotFoundError, NoReference) as error:
+        except (GoldenError, RubricError, NoReference, OSError) as error:
             raise UserError(str(error)) from None
     click.echo(f"wrote {written} ({written.stat().st_size:,} bytes): upload it in Gradescope's Configure Autograder")
 
@@ -241,7 +244,7 @@ def release_student(out_dir: Path) -> None:
 
     try:
         wheel = build_student_wheel(out_dir)
-    except (NoReference, FileNotFoundError) as error:
+    except (NoReference, OSError) as error:
         raise UserError(str(error)) from None
     click.echo(f"wrote {wheel} ({wheel.stat().st_size:,} bytes): students `pip install {wheel.name}`, then "
                "`grader starter .` and `pytest --submission assignment08`")

@@ -61,12 +61,9 @@ def _locked_down() -> None:
 
 
 @contextmanager
-def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isolation | None = None,
-                   hidden: list[Path] | None = None) -> Iterator[Run]:
+def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isolation | None = None) -> Iterator[Run]:
     """Run both parts of ``folder`` in sandboxed children, at once; the work folder lives for the block.
-
-    ``hidden``: paths the children may not read besides the grader's own secrets (``paths.secrets``).
-    """
+    The children may not read the grader's secrets (``paths.secrets``), as far as ``isolation`` allows."""
     isolation = isolation or choose()
     work = Path(tempfile.mkdtemp(prefix="dsc650-grade-"))
     try:
@@ -79,7 +76,7 @@ def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isol
                             "class_archive": str(archive) if archive and part == "queries" else None}
                      for part in OUTPUTS}
             stage(work, submission, data, START, list(OUTPUTS), specs, slot)
-            secret = [*paths.secrets(), *(hidden or [])]
+            secret = paths.secrets()
             # The parts share nothing but the read-only data, so they run at once: the feed (a few
             # seconds of Python) hides inside the queries child's JVM start.
             with ThreadPoolExecutor(max_workers=len(OUTPUTS), thread_name_prefix="part") as pool:

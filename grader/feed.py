@@ -1,7 +1,8 @@
 """Part 8.1, inside the sandbox: run the student's feed on the fake clock and record what it did.
 
-An audit hook logs every rename, copy and Python-level write under the results folder with the
-fake time it happened at; the checks in the parent read that log and the final folder tree.
+An audit hook logs every rename, copy, Python-level write, new folder and removal under the
+results folder with the fake time it happened at; the checks in the parent read that log and the
+final folder tree (so a feed that clears an earlier run's files only at the end is seen to).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def seed_stale_files(results: Path) -> None:
 
 
 class FileLog:
-    """Renames, copies, writes and new folders under ``root``, stamped with fake seconds since the start.
+    """Renames, copies, writes, new folders and removals under ``root``, stamped with fake seconds since the start.
 
     pyarrow and pandas write through native code, which raises no audit event; the folder a
     step is written into does (``os.makedirs``), so even a feed that writes straight into

@@ -92,9 +92,11 @@ def _java_home() -> Path | None:
 
 
 def runtime() -> list[Path]:
-    """What the child must still reach wherever it lives: the interpreter, the venv, Java, the grader."""
-    found = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, _java_home(),
-             paths.PACKAGE]
+    """What the child must still reach wherever it lives: the interpreter, the venv, every site
+    folder its imports come from (a .pth may add another venv's), Java, the grader."""
+    sites = [Path(p) for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    found = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, *sites,
+             _java_home(), paths.PACKAGE]
     return list(dict.fromkeys(p.resolve() for p in found if p is not None and p.exists()))
 
 
