@@ -129,7 +129,7 @@ def build(target: Path) -> None:
         tmp.mkdir()
         try:
             try:
-                done = subprocess.run([sys.executable, "-P", "-m", "grader.class_archive", str(dump)], cwd=scratch,
+                done = subprocess.run([paths.PYTHON, "-P", "-m", "grader.class_archive", str(dump)], cwd=scratch,
                                       env=child_env(home, tmp), capture_output=True, text=True, timeout=BUILD_SECONDS)
             except subprocess.TimeoutExpired as timeout:
                 _wait_for(timeout.stdout, kill=True)

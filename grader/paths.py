@@ -12,9 +12,13 @@ Standard library only: the sandbox reads it to know what to hide.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
+# The interpreter children run: the venv's own path (its site-packages), with no ".." left in it
+# (``python`` run as ../venv/bin/python would otherwise be sought through folders a sandbox hides).
+PYTHON = os.path.abspath(sys.executable)
 BUNDLED = PACKAGE / "bundled"  # only in the student edition
 
 

@@ -75,8 +75,9 @@ def test_pytest_submission_grades_the_starter_and_the_sample_from_any_folder(stu
         done = run(student_env, "grader", "starter", folder, *([flag] if flag else []), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
     outputs = {}
+    python = os.path.relpath(student_env / "bin" / "python", tmp_path)  # "../..": as a student may type it
     for folder in ("starter", "sample"):
-        done = run(student_env, "python", "-m", "pytest", "--submission", f"{folder}/assignment08", "-p", "no:cacheprovider",
+        done = run(student_env, python, "-m", "pytest", "--submission", f"{folder}/assignment08", "-p", "no:cacheprovider",
                    "-q", "--rootdir", str(tmp_path), cwd=tmp_path)
         assert "Assignment 8 score: assignment08" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
         outputs[folder] = done.stdout

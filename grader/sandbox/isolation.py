@@ -76,7 +76,7 @@ def child_env(home: Path, tmp: Path) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
-        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_PYTHON": paths.PYTHON,
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
     if "JAVA_HOME" in os.environ:
@@ -143,13 +143,13 @@ def _sandbox_user_probe() -> str | None:
         with take_slot() as slot:
             uid = slot.uids["queries"]
             env = child_env(Path("/nonexistent"), Path("/tmp"))
-            command = [*user_prefix(uid, slot.gid), sys.executable, "-P", "-c", "import grader.runner, pyspark, pyarrow"]
+            command = [*user_prefix(uid, slot.gid), paths.PYTHON, "-P", "-c", "import grader.runner, pyspark, pyarrow"]
             done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     except (SandboxError, OSError, subprocess.TimeoutExpired) as error:
         return f"no sandbox user: {error}"
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
-        return f"the sandbox user cannot run the grader's Python ({sys.executable}): {tail}"
+        return f"the sandbox user cannot run the grader's Python ({paths.PYTHON}): {tail}"
     return None
 
 

@@ -13,12 +13,12 @@ import os
 import resource
 import secrets
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader import paths
 from grader.contract import OUTPUTS
 from grader.sandbox import users, watchdog
 from grader.sandbox.isolation import Isolation, child_env, namespace_prefix, user_prefix
@@ -134,7 +134,7 @@ def run_part(part: str, work: Path, isolation: Isolation, limits: Limits, slot: 
     try:
         child = subprocess.Popen(
             # -P: the work folder (cwd) must not shadow the grader's modules
-            [*prefix, sys.executable, "-P", "-m", "grader.runner", str(work / f"{part}.spec.json")],
+            [*prefix, paths.PYTHON, "-P", "-m", "grader.runner", str(work / f"{part}.spec.json")],
             cwd=work, env=env, stdin=status_write if namespaced else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=limit_child,
         )  # fmt: skip
