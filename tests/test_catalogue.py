@@ -36,7 +36,7 @@ from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.verdict import Grade
 from tests.conftest import grading
 
-# 17 gradings (8 pairs, 4 single wrong entries, 5 right ones) on 2 workers. The module-scoped
+# One grading per packed wrong submission and per right entry (19 today) on 2 workers. The module-scoped
 # fixture is charged to the first test that uses it, so that test may need more than the
 # project's default timeout (900 s) on a loaded machine.
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
