@@ -29,7 +29,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 from pathlib import Path
 
 import psutil
@@ -37,9 +36,11 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from settings import VARIANTS
 
-from grader import class_archive
-
 PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))  # the catalogue's variants are built as its tests build them
+from grader import class_archive  # noqa: E402
+from tests.test_catalogue import RIGHT, build  # noqa: E402
+
 REAL_DATA = PROJECT.parent / "shared" / "bdd"
 REAL_TIME = 121.4  # seconds: the last step of the real data, so a real-time replay's floor
 
@@ -80,23 +81,15 @@ def grade(paths: list[Path], extra: list[str] = ()) -> tuple[float, float]:
 
 def speed_variants(scratch: Path) -> dict[str, Path]:
     """The catalogue's speed_settings variant, whole and cut into its settings: each is the
-    reference with some of its edits (tests/catalogue/catalogue.toml)."""
-    edits = tomllib.loads((PROJECT / "tests" / "catalogue" / "catalogue.toml").read_text())["right"]["speed_settings"]["edit"]
+    reference with some of its edits, made as the catalogue's tests make it."""
+    edits = RIGHT["speed_settings"]["edit"]
     chosen = {
         "processing-time triggers": [e for e in edits if "trigger(" in e["new"]],
         "shuffle partitions 200": [e for e in edits if "shuffle.partitions" in e["new"]],
         "maxFilesPerTrigger 1": [e for e in edits if "maxFilesPerTrigger" in e["new"]],
         "all speed settings": edits,
     }
-    folders = {}
-    for name, picked in chosen.items():
-        folder = scratch / f"assignment08_{name.replace(' ', '_')}"
-        shutil.copytree(PROJECT / "solution" / "assignment08", folder)
-        for edit in picked:
-            path = folder / edit["file"]
-            path.write_text(path.read_text().replace(edit["old"], edit["new"], 1))
-        folders[name] = folder
-    return folders
+    return {name: build([{"edit": picked}], scratch / f"assignment08_{name.replace(' ', '_')}") for name, picked in chosen.items()}
 
 
 def median_of(runs: int, fn) -> tuple[float, float]:

@@ -69,7 +69,9 @@ def _files(top: Path, name: str) -> Iterator[tuple[str, Path]]:
                 yield f"{name}/{path.relative_to(top).as_posix()}", path
 
 
-def _entry(name: str, mode: int) -> zipfile.ZipInfo:
+def zip_entry(name: str, mode: int) -> zipfile.ZipInfo:
+    """A zip entry that depends on nothing but ``name`` and ``mode`` (no date, no owner): the
+    Gradescope package and the student wheel are the same bytes for the same files."""
     info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
     info.create_system = 3  # unix, so unzip honours the mode bits below
     info.external_attr = (0o100000 | mode) << 16
@@ -122,7 +124,7 @@ def build_package(out_zip: Path, project: Path | None = None, hidden: Path | Non
             for name in sorted(files):
                 content = files[name]
                 data = content if isinstance(content, bytes) else content.read_bytes()
-                zf.writestr(_entry(name, SCRIPT_MODE if name in SCRIPTS else FILE_MODE), data)
+                zf.writestr(zip_entry(name, SCRIPT_MODE if name in SCRIPTS else FILE_MODE), data)
     out_zip.parent.mkdir(parents=True, exist_ok=True)
     partial = out_zip.with_name(out_zip.name + ".partial")
     partial.write_bytes(buffer.getvalue())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from grader.checks import feed, queries
 from grader.checks.base import Context, Finding
@@ -21,6 +23,8 @@ from grader.observations import FeedRecord, QueriesRecord
 from grader.outputs import sink_reader
 from grader.rubric import Rubric
 from grader.verdict import CheckResult
+
+T = TypeVar("T")
 
 
 def context(data_dir: Path, feed_record: FeedRecord, queries_record: QueriesRecord, expected: Expected) -> Context:
@@ -33,33 +37,30 @@ def _could_not(error: Exception, what: str) -> Finding:
                    "your fault: your instructor has been told and will look at it.", review=True)
 
 
-def causes(ctx: Context, rubric: Rubric) -> dict[str, str]:
-    """Part -> why it could not run at all, for the parts that could not."""
+def _per_part(rubric: Rubric, what: str, find: Callable[[str], T | None]) -> dict[str, T]:
+    """Part -> ``find(part)``, for the parts it finds something for; a part it raises on is
+    skipped (and the traceback printed for the instructor), the others stand."""
     found = {}
     for part in rubric.parts:
         try:
-            said = feed.cause(ctx) if part == "8.1" else queries.cause(ctx, part)
+            said = find(part)
         except Exception:
-            print(f"grader error finding the cause of {part}:\n{traceback.format_exc()}", file=sys.stderr)
+            print(f"grader error finding the {what} of {part}:\n{traceback.format_exc()}", file=sys.stderr)
             continue
         if said:
             found[part] = said
     return found
+
+
+def causes(ctx: Context, rubric: Rubric) -> dict[str, str]:
+    """Part -> why it could not run at all, for the parts that could not."""
+    return _per_part(rubric, "cause", lambda part: feed.cause(ctx) if part == "8.1" else queries.cause(ctx, part))
 
 
 def part_notes(ctx: Context, rubric: Rubric) -> dict[str, list[str]]:
     """Part -> what every check of it should also say (the grader started it itself, start_queries
     did not return), said once per part."""
-    found = {}
-    for part in rubric.parts:
-        try:
-            said = queries.notes(ctx, part) if part != "8.1" else []
-        except Exception:
-            print(f"grader error finding the notes of {part}:\n{traceback.format_exc()}", file=sys.stderr)
-            continue
-        if said:
-            found[part] = said
-    return found
+    return _per_part(rubric, "notes", lambda part: queries.notes(ctx, part) if part != "8.1" else [])
 
 
 def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, str], dict[str, list[str]]]:

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import grader
 from grader import paths
+from grader.gradescope import FILE_MODE, SCRIPT_MODE, zip_entry
 
 DIST = "dsc650_assignment08_grader"
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SKIP = ("__pycache__", ".pyc", ".pyo")
 # Folders of the checkout the wheel carries, and where they go inside the package.
 BUNDLE = {"fixtures": "grader/bundled/fixtures", "starter": "grader/bundled/starter", "sample": "grader/bundled/sample"}
@@ -88,11 +88,7 @@ def build_student_wheel(out_dir: Path, project: Path | None = None) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
         for name in sorted(files):
-            entry = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-            entry.create_system = 3
-            entry.external_attr = (0o100755 if name.startswith("grader/scripts/") else 0o100644) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            wheel.writestr(entry, files[name])
+            wheel.writestr(zip_entry(name, SCRIPT_MODE if name.startswith("grader/scripts/") else FILE_MODE), files[name])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{DIST}-{grader.__version__}-py3-none-any.whl"

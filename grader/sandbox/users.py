@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from grader.sandbox.watchdog import kill
+
 BASE_ID = 59650  # uids and gids BASE_ID.. (below Debian's reserved 60000-64999 and systemd's dynamic users)
 SLOTS = 16  # gradings at once (``--jobs`` is at most 16)
 PARTS = ("feed", "queries")
@@ -96,12 +98,7 @@ def kill_user(uid: int) -> None:
         procs = processes_of(uid)
         if not procs:
             return
-        for proc in procs:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(procs, timeout=5)
+        kill(procs)
 
 
 def sweep(uid: int) -> None:

@@ -94,6 +94,7 @@ def stragglers(token: str, session: int, seen: dict[int, float], since: float) -
 
 
 def kill(procs: list[psutil.Process]) -> None:
+    """Kill ``procs`` (those already gone are skipped) and wait up to 5 s for them to die."""
     for proc in procs:
         try:
             proc.kill()
