@@ -91,12 +91,11 @@ class SinkObserver:
         for sink, relative in SINKS.items():
             root = self.results / relative
             files = []
-            found = sorted(root.rglob("*.parquet"), key=lambda p: (p.stat().st_mtime_ns, p.as_posix())) if root.is_dir() else []
-            for path in found:
+            stated = [(path, path.stat()) for path in root.rglob("*.parquet")] if root.is_dir() else []
+            for path, stat in sorted(stated, key=lambda found: (found[1].st_mtime_ns, found[0].as_posix())):
                 rel = path.relative_to(root)
                 if any(part.startswith(("_", ".")) for part in rel.parts) or path.is_symlink():
                     continue
-                stat = path.stat()
                 key = f"{sink}/{rel.as_posix()}"
                 if self.seen.get(key) == (stat.st_size, stat.st_mtime_ns):
                     continue

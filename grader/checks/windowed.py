@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from grader.checks.base import Context, Finding, check, short
 from grader.checks.queries import part_errors, unusable
-from grader.compare.rows import PRECISION, compare_rows
+from grader.compare.rows import PRECISION, RowDiff, compare_rows
 from grader.contract import WATERMARK, WINDOW, WINDOW_SECONDS
 from grader.dataset import list_steps, read_step, restamp
 from grader.outputs import WINDOWED_COLUMNS, SinkRows, final_windows
@@ -113,13 +113,22 @@ def _updates(rows: SinkRows) -> list[dict]:
     return [{c: r.get(c) for c in ["index", "step", *WINDOWED_COLUMNS]} for r in rows.rows]
 
 
+def _final(ctx: Context, rows: SinkRows) -> tuple[list[dict], RowDiff]:
+    """(each window's last value, its comparison with the expected ones): both checks need it."""
+
+    def make() -> tuple[list[dict], RowDiff]:
+        got = final_windows(rows.rows)
+        return got, compare_rows(ctx.expected["windowed-final"], got, key=KEY, columns=WINDOWED_COLUMNS)
+
+    return ctx.memo("windowed.final", make)
+
+
 @check("windowed.final")
 def final(ctx: Context) -> Finding:
     rows, problem = _rows(ctx)
     if problem or rows is None:
         return problem or Finding(False, "None of your queries ran.")
-    got = final_windows(rows.rows)
-    diff = compare_rows(ctx.expected["windowed-final"], got, key=KEY, columns=WINDOWED_COLUMNS)
+    got, diff = _final(ctx, rows)
     if diff.equal:
         return Finding(True, f"All {diff.expected} windows end with the right mean speed.", notes=rows.notes)
     complete = bool(_update_pattern(ctx.expected["windowed-updates"], _updates(rows))[0])
@@ -173,8 +182,7 @@ def updates(ctx: Context) -> Finding:
     elif emitted and all(len(v) == 1 for v in emitted.values()) and len(got) < len(expected):
         details.append("Each window was emitted once, after it closed: that is append mode; use outputMode('update').")
     details += _lengths_hint(got)
-    final_wrong = not compare_rows(ctx.expected["windowed-final"], final_windows(rows.rows), key=KEY, columns=WINDOWED_COLUMNS).equal
-    if not (unchanged or late) and final_wrong:
+    if not (unchanged or late) and not _final(ctx, rows)[1].equal:
         details.append("The windows' values differ too: fix the final mean speeds (above) first.")
     evidence = [f"after step {want['step']}: {_window(want)} expected {want['mean_speed']:.4g}, got {have['mean_speed']}"
                 for want, have in diff.differing[:2]]
