@@ -38,7 +38,7 @@ def blamed_sinks(error: BaseException, submission: Path, message: str) -> tuple[
 def start_sinks(module: Any, spark: Any, results: Path, sinks: list[str], log: Any) -> None:
     """Start ``sinks`` from the student's read_*, windowed_speed and join_streams, with the
     contract's sinks and checkpoints of the grader's own; log what started and what raised."""
-    input_dir, output = str(results / "stream" / "input"), results / "output"
+    input_dir = str(results / "stream" / "input")
     checkpoints = results / "checkpoints-fallback"
 
     def file_sink(frame: Any, sink: str) -> Any:
@@ -47,7 +47,7 @@ def start_sinks(module: Any, spark: Any, results: Path, sinks: list[str], log: A
 
     def windowed() -> Any:
         def append(batch: Any, batch_id: int) -> None:
-            batch.write.mode("append").parquet(str(output / "windowed"))
+            batch.write.mode("append").parquet(str(results / SINKS["windowed"]))
 
         frame = module.windowed_speed(module.read_locations(spark, input_dir))
         return (frame.writeStream.outputMode("update").foreachBatch(append)

@@ -138,9 +138,6 @@ def _real_shape() -> Shape:
 REAL = _real_shape()
 SHAPES = {"small": SMALL, "real": REAL}
 SIZES = tuple(SHAPES)
-# The small shape's values under their module-level names from before there were sizes.
-STEP_SECONDS, DISORDER = SMALL.step_seconds, SMALL.disorder
-NO_LOCATIONS, NO_ACCELERATIONS = SMALL.no_locations, SMALL.no_accelerations
 
 
 @dataclass(frozen=True)
