@@ -32,6 +32,14 @@ def test_points_come_from_the_file(tmp_path: Path) -> None:
     assert load_rubric(path, known=CHECK_IDS).max_score == 2.5
 
 
+def test_feedback_on_hidden_data_is_a_summary_unless_the_rubric_says_full(tmp_path: Path) -> None:
+    path = tmp_path / "rubric.toml"
+    path.write_text(GOOD)
+    assert load_rubric(path, known=CHECK_IDS).hidden_feedback == "summary"
+    path.write_text(GOOD + '[feedback]\nhidden = "full"\n')
+    assert load_rubric(path, known=CHECK_IDS).hidden_feedback == "full"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -41,6 +49,10 @@ def test_points_come_from_the_file(tmp_path: Path) -> None:
         (GOOD.replace("points = 2.5", "points = -1"), "negative points"),
         (GOOD + GOOD.split("[[check]]")[1].join(["[[check]]", ""]), "appears twice"),
         ("[parts\n", "cannot read rubric"),
+        (GOOD.replace("points = 2.5", 'points = "ten"'), "has points = 'ten', not a number"),
+        (GOOD.replace('[parts]\n"8.1" = "feed"', ""), "\\[parts\\] is missing or empty"),
+        ('check = 3\n[parts]\n"8.1" = "feed"\n', "`check` must be a list of \\[\\[check\\]\\] tables"),
+        (GOOD + '[feedback]\nhidden = "some"\n', 'hidden = \'some\': use "summary" or "full"'),
     ],
 )
 def test_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:
