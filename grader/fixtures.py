@@ -1,4 +1,4 @@
-"""A seeded generator of datasets with the course data's exact layout and schema, in two sizes.
+"""A seeded generator of datasets with the course data's exact layout and schema, in three sizes.
 
 ``small`` (the committed ``fixtures/data``) fits every rule of the assignment into six steps:
 routes start and stop at different steps, one route has accelerations but no locations in one
@@ -7,6 +7,9 @@ slightly out of order, and rows later than the watermark (``grader.contract``) t
 ``real`` has the same features at the course data's measured size and rhythm (34 irregular steps
 over 121.4 s, 35 routes that come and go, about 23,500 acceleration and 480 location rows), so
 the grader can be tried at full scale on data that may live in the project, as the course's may not.
+``original`` has the shape of the course's original release, which instructors hold and grade on
+(the tree in the assignment's brief): 106 steps 0.7 to 1.8 s apart over 128.8 s, 100 routes, about
+196,000 acceleration and 3,900 location rows in some 6,400 files.
 """
 
 from __future__ import annotations
@@ -98,11 +101,12 @@ def _irregular_steps(count: int, last: float) -> tuple[float, ...]:
     return tuple(times)
 
 
-def _runs(routes: int, steps: int) -> tuple[frozenset[int], ...]:
+def _runs(routes: int, steps: int, shortest: int = 9, spread: int = 8) -> tuple[frozenset[int], ...]:
     """One contiguous run of steps per route: five from the first step, the others starting later
-    and later, 9 to 16 steps long, so routes come and go throughout and only a few reach the end."""
-    starts = [max(0, (r - 3) * (steps - 10) // (routes - 4)) for r in range(routes)]
-    return tuple(frozenset(range(first, min(first + 9 + 3 * r % 8, steps))) for r, first in enumerate(starts))
+    and later, ``shortest`` to ``shortest + spread - 1`` steps long, so routes come and go
+    throughout and only a few reach the end."""
+    starts = [max(0, (r - 3) * (steps - shortest - 1) // (routes - 4)) for r in range(routes)]
+    return tuple(frozenset(range(first, min(first + shortest + 3 * r % spread, steps))) for r, first in enumerate(starts))
 
 
 def _real_shape() -> Shape:
@@ -135,8 +139,56 @@ def _real_shape() -> Shape:
     )
 
 
+def _stepped_steps(count: int, last: float) -> tuple[float, ...]:
+    """``count`` step times from 0 to ``last``, 0.7 to 1.8 s apart (before scaling), irregular
+    like the original release's (a golden-ratio sequence: no seed)."""
+    gaps = [0.7 + 1.1 * (i * 0.6180339887 % 1) for i in range(1, count)]
+    scale, elapsed, times = last / sum(gaps), 0.0, [0.0]
+    for gap in gaps:
+        elapsed += gap * scale
+        times.append(round(elapsed, 1))
+    times[-1] = last
+    return tuple(times)
+
+
+def _late(runs: tuple[frozenset[int], ...], times: tuple[float, ...], kind: str, step: int, lag: float) -> tuple[str, int, int, float]:
+    """A row of ``kind`` in ``step``, ``lag`` seconds behind the step, for a route present there."""
+    route = next(r for r, run in enumerate(runs) if step in run and min(run) < step)
+    return kind, route, step, round(times[step] - lag, 1)
+
+
+def _original_shape() -> Shape:
+    """The course's original release: 106 steps from 0 to 128.8 s, 100 routes present 23 to 44
+    steps each (4 to 40 per step), ~196,000 + ~3,900 rows, a fifth of the routes without a GPS
+    fix in their first step; late rows of both kinds, within the watermark and past it."""
+    times = _stepped_steps(106, 128.8)
+    runs = _runs(100, 106, shortest=23, spread=22)
+    no_locations = frozenset((r, min(run)) for r, run in enumerate(runs) if r % 5 == 0)
+    located = sorted((r, s) for r, run in enumerate(runs) for s in run if (r, s) not in no_locations)
+    # Within the watermark (10 s behind the step) and past it (50 s behind: the newest earlier
+    # data is more than the window's end + 30 s ahead, so the window has closed), both kinds.
+    disorder = tuple(_late(runs, times, kind, step, lag) for kind, step, lag in (
+        ("accelerations", 30, 10.0), ("locations", 41, 10.0), ("accelerations", 62, 50.0),
+        ("locations", 70, 50.0), ("locations", 88, 55.0), ("accelerations", 101, 10.0),
+    ))  # fmt: skip
+    return Shape(
+        step_seconds=times,
+        step_span=0.6,  # below the shortest gap: each folder's rows are newer than the last's
+        acc_interval=0.01,  # ~60 rows a file
+        loc_interval=0.5,  # one or two rows a file
+        route_steps=runs,
+        no_locations=no_locations,
+        no_accelerations=frozenset((r, max(run)) for r, run in enumerate(runs) if r % 7 == 3),
+        disorder=disorder,
+        no_fix=tuple((r, sorted(run)[2], 0) for r, run in enumerate(runs) if r % 6 == 1),
+        null_location_ids=tuple((r, s, 0) for r, s in located if (r + s) % 3 == 0),
+        null_id_every=4,
+    )
+
+
 REAL = _real_shape()
-SHAPES = {"small": SMALL, "real": REAL}
+ORIGINAL = _original_shape()
+SHAPES = {"small": SMALL, "real": REAL, "original": ORIGINAL}
 SIZES = tuple(SHAPES)
 
 

@@ -84,6 +84,10 @@ def killed_sentence(run: ChildRun, limit_seconds: float) -> str | None:
         return "stopped: it used more memory than the limit allows"
     if run.killed == "processes":
         return "stopped: it started more processes than the limit allows"
+    if run.killed == "disk-bytes":
+        return "stopped: it wrote more bytes of files than the limit allows (a loop that writes without end?)"
+    if run.killed == "disk-files":
+        return "stopped: it created more files than the limit allows (a loop that creates files without end?)"
     return None
 
 
@@ -191,8 +195,8 @@ def _read_event(record: QueriesRecord, event: dict, work: Path) -> None:
         gained = {sink: [f for f in map(relative_file, files) if f] for sink, files in event["gained"].items()
                   if sink in SINKS and isinstance(files, list)}
         index = count(event.get("index"))
-        step = text(event.get("step"), 20)
-        if re.fullmatch(r"t=\d+(\.\d+)?", step) and (not record.steps or index > record.steps[-1].index):
+        step = text(event.get("step"), 40)  # a replay step's label: t=012.3, or t=012.3-t=019.9
+        if re.fullmatch(r"t=\d+(\.\d+)?(-t=\d+(\.\d+)?)?", step) and (not record.steps or index > record.steps[-1].index):
             record.steps.append(StepSeen(index, step, event.get("flush") is True, gained))
         if isinstance(event.get("queries"), list):
             record.queries = [_query(q, work) for q in event["queries"][:50]]

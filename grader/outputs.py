@@ -9,12 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from grader.compare.columns import SIDES, ColumnMap, flatten_window, map_columns
 from grader.compare.types import check_kinds
 from grader.contract import FLUSH_ROUTE, KINDS
 from grader.dataset import SCHEMAS, list_steps, read_step
 from grader.observations import QueriesRecord
-from grader.tables import Row, UnreadableOutput, read_files
+from grader.tables import Row, UnreadableOutput, concat, read_files, rows_of
 
 SIMPLE_COLUMNS = {f"simple-{kind}": SCHEMAS[kind].names for kind in KINDS}
 WINDOWED_COLUMNS = ["window_start", "window_end", "uuid", "mean_speed"]
@@ -40,21 +43,31 @@ def contract_extra(column: str) -> bool:
 
 @dataclass
 class SinkRows:
-    """One sink's rows in canonical columns; ``step`` says after which replay step each came."""
+    """One sink's rows in canonical columns; ``step`` says after which replay step each came
+    (its label) and ``index`` its position."""
 
-    rows: list[Row] = field(default_factory=list)
+    table: pa.Table = field(default_factory=lambda: pa.table({}))
     files: int = 0
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # why rows could not be read
     extra: list[str] = field(default_factory=list)
+    _rows: list[Row] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[Row]:
+        """The rows as plain dicts (timestamps as ISO strings): for the small outputs only."""
+        if self._rows is None:
+            self._rows = rows_of(self.table)
+        return self._rows
 
 
 def ride_to_uuid(data_dir: Path) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for step in list_steps(data_dir):
         for kind in KINDS:
-            table = read_step(data_dir, kind, step.name)
-            mapping.update(zip(table["ride_id"].to_pylist(), table["uuid"].to_pylist()))
+            table = read_step(data_dir, kind, step.name).select(["ride_id", "uuid"])
+            pairs = table.group_by(["ride_id", "uuid"]).aggregate([])
+            mapping.update(zip(pairs["ride_id"].to_pylist(), pairs["uuid"].to_pylist()))
     mapping[FLUSH_ROUTE] = FLUSH_ROUTE
     return mapping
 
@@ -66,10 +79,12 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     compared, the sink's ``problems`` say what to fix instead.
     """
     out = SinkRows()
-    raw: list[Row] = []
+    parts: list[pa.Table] = []
     kinds: dict[str, set[str]] = {}
     for seen in record.steps:
         relatives = seen.gained.get(sink, [])
+        if not relatives:
+            continue
         try:
             got = read_files(record.observed / sink / f"{seen.index:03d}", relatives)
         except (UnreadableOutput, OSError) as error:
@@ -78,13 +93,15 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
         out.files += len(relatives)
         for column, found in got.kinds.items():
             kinds.setdefault(column, set()).update(found)
-        raw += [{**row, "__step": seen.step, "__index": seen.index} for row in got.rows]
-    raw = flatten_window(raw)
+        count = got.table.num_rows
+        parts.append(got.table.append_column("__step", pa.array([seen.step] * count, pa.string()))
+                     .append_column("__index", pa.array([seen.index] * count, pa.int64())))
+    raw = flatten_window(concat(parts))
     for column in [c for c in kinds if "." in c]:  # a window struct's fields, under their flattened names
         kinds[column.replace(".", "_")] = kinds[column]
-    columns = sorted({c for row in raw for c in row if not c.startswith("__")})
+    columns = sorted(c for c in raw.column_names if not c.startswith("__"))
     mapping: ColumnMap = map_columns(columns, wanted)
-    if raw and mapping.missing:
+    if raw.num_rows and mapping.missing:
         out.problems.append(f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})")
         return out
     problems, notes = check_kinds(mapping.found, kinds)
@@ -96,12 +113,15 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     out.extra = [c for c in columns if c not in used and not contract_extra(c)]
     if out.extra:
         out.notes.append(f"ignored extra columns: {', '.join(out.extra)}")
-    renamed = mapping.rename(raw, routes)
-    for row, original in zip(renamed, raw):
-        row["step"], row["index"] = original["__step"], original["__index"]
-        if isinstance(original.get("batch_id"), int):
-            row["batch_id"] = original["batch_id"]
-    out.rows = [r for r in renamed if not any(r.get(c) == FLUSH_ROUTE for c in ROUTE_COLUMNS)]
+    if not raw.num_rows:
+        return out
+    table = mapping.rename(raw, routes).append_column("step", raw["__step"]).append_column("index", raw["__index"])
+    if "batch_id" in raw.column_names and pa.types.is_integer(raw.schema.field("batch_id").type):
+        table = table.append_column("batch_id", raw["batch_id"].cast(pa.int64()))
+    for column in ROUTE_COLUMNS:
+        if column in table.column_names:
+            table = table.filter(pc.fill_null(pc.not_equal(table[column].cast(pa.string()), FLUSH_ROUTE), True))
+    out.table = table
     return out
 
 

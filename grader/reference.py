@@ -44,6 +44,7 @@ def regenerate(data_dir: Path, out_dir: Path, limits: Limits | None = None, isol
                 "the reference solution failed on this dataset: "
                 + (run.feed.crashed or run.queries.crashed or (run.feed.error or {}).get("message") or problems[0])
             )
+        manifest["replay_steps"] = [seen.step for seen in run.queries.steps if not seen.flush]
         expected = expected_from(read_outputs(run.queries, run.data_dir), manifest)
     return write_expected(expected, out_dir)
 

@@ -1,9 +1,11 @@
 """Part 8.2, inside the sandbox: replay the dataset into the student's queries, step by step.
 
 The replay, not the student's feed, fills ``input`` here, so a broken 8.1 costs only 8.1's
-points. For every step: both kinds are written to staging and renamed into ``input``, every
-query is driven with ``processAllAvailable``, and the files each sink gained are copied aside as
-that step's observation. One flush step follows the data: a row of each kind, route
+points. It publishes replay steps, each one or several consecutive step folders by the data's
+schedule (``grader.schedule``: fewer micro-batches, no verdict changed). For every replay step:
+both kinds are written to staging and renamed into ``input``, every query is driven with
+``processAllAvailable``, and the files each sink gained are copied aside as that step's
+observation. One flush step follows the data: a row of each kind, route
 ``__flush__``, an hour later, which moves every watermark past the data so the last windows and
 every outer-join row without a partner are written out (by the no-data batch that follows it).
 The flush rows are removed before comparison.
@@ -25,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from grader.contract import FLUSH_DELAY, FLUSH_ROUTE, KINDS, SINKS
 from grader.dataset import SCHEMAS, Step, list_steps, read_step, restamp, step_name
 from grader.fallback import blamed_sinks, start_sinks
 from grader.overrides import Overrides, install
+from grader.schedule import ReplayStep, plan
 from grader.submission import describe_exception, load_module
 
 Log = Any  # Callable[[dict], None]
@@ -52,13 +56,15 @@ def flush_table(kind: str, offset: float, start: datetime) -> pa.Table:
     return restamp(pa.Table.from_pylist([row], schema=SCHEMAS[kind]), start)
 
 
-def flush_steps(steps: list[Step]) -> list[Step]:
+def flush_step(steps: list[Step]) -> ReplayStep:
     last = steps[-1].seconds
-    return [Step(step_name(last + FLUSH_DELAY), last + FLUSH_DELAY)]
+    return ReplayStep((Step(step_name(last + FLUSH_DELAY), last + FLUSH_DELAY),))
 
 
-def publish(tables: dict[str, pa.Table], step: Step, results: Path) -> None:
-    """Write each kind's table to the replay's own staging folder, then rename it into input.
+def publish(tables: dict[str, pa.Table], step: ReplayStep, results: Path) -> None:
+    """Write each kind's table to the replay's own staging folder, then rename it into input:
+    one folder (named by the replay step's first folder) and one rename per kind, so a query
+    that reads one kind sees the whole replay step in one batch.
 
     The staging folder is not results/stream/staging: a query that wrongly reads that folder
     must see the same (nothing) on every run.
@@ -73,8 +79,28 @@ def publish(tables: dict[str, pa.Table], step: Step, results: Path) -> None:
         staged.rename(results / "stream" / "input" / kind / step.name)
 
 
-def step_tables(data_dir: Path, step: Step, start: datetime) -> dict[str, pa.Table]:
-    return {kind: restamp(read_step(data_dir, kind, step.name), start) for kind in KINDS}
+Folders = dict[str, dict[str, pa.Table]]  # step folder -> kind -> its rows
+
+
+def read_folders(data_dir: Path) -> tuple[list[Step], Folders]:
+    """Every step folder's rows, read once: the schedule and the replay both need them."""
+    steps = list_steps(data_dir)
+    return steps, {step.name: {kind: read_step(data_dir, kind, step.name) for kind in KINDS} for step in steps}
+
+
+def replay_steps(steps: list[Step], folders: Folders) -> list[ReplayStep]:
+    """The dataset's schedule (``grader.schedule``), from each step's oldest and newest offset."""
+    bounds = []
+    for step in steps:
+        offsets = pa.chunked_array([folders[step.name][kind]["offset"] for kind in KINDS], pa.float64())
+        valid = len(offsets) - offsets.null_count
+        bounds.append((pc.min(offsets).as_py(), pc.max(offsets).as_py()) if valid else None)
+    return plan(steps, bounds)
+
+
+def step_tables(folders: Folders, step: ReplayStep, start: datetime) -> dict[str, pa.Table]:
+    """Each kind's rows of every folder of ``step``, in folder order, restamped."""
+    return {kind: restamp(pa.concat_tables([folders[s.name][kind] for s in step.steps]), start) for kind in KINDS}
 
 
 class SinkObserver:
@@ -207,7 +233,8 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
                 start_seconds: float = 30.0) -> None:
     """Replay ``data_dir`` into the student's queries; every finding goes to ``log``."""
     overrides = install()  # before the student's module can set anything
-    steps = list_steps(data_dir)
+    folder_steps, folders = read_folders(data_dir)
+    steps = replay_steps(folder_steps, folders)
     for kind in KINDS:
         (results / "stream" / "input" / kind).mkdir(parents=True, exist_ok=True)
     observer = SinkObserver(results, observed)
@@ -217,9 +244,9 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
     except BaseException as error:
         log({"event": "import-failed", "error": describe_exception(error, submission)})
         return
-    timeline = [(step, step_tables(data_dir, step, start)) for step in steps]
-    last = steps[-1].seconds
-    timeline += [(flush, {kind: flush_table(kind, flush.seconds, start) for kind in KINDS}) for flush in flush_steps(steps)]
+    timeline = [(step, step_tables(folders, step, start)) for step in steps]
+    flush = flush_step(folder_steps)
+    timeline.append((flush, {kind: flush_table(kind, flush.seconds, start) for kind in KINDS}))
     for index, (step, tables) in enumerate(timeline):
         publish(tables, step, results)
         if index == 0:
@@ -232,8 +259,9 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
         log({
             "event": "step",
             "index": index,
-            "step": step.name,
-            "flush": step.seconds > last,
+            "step": step.label,
+            "folders": [s.name for s in step.steps],
+            "flush": step is flush,
             "gained": observer.look(index),
             "queries": [driver.describe(q) for q in driver.queries.values()],
         })

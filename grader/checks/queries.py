@@ -123,7 +123,7 @@ def unusable(ctx: Context, part: str, sink: str, rows: SinkRows | None) -> Findi
         return Finding(False, first or "None of your queries ran.", [nothing, *rest])
     if rows.problems:
         return Finding(False, f"{sink_path(sink)}: {rows.problems[0]}", [*rows.problems[1:3], *errors])
-    if rows.files == 0 or not rows.rows:
+    if rows.files == 0 or not rows.table.num_rows:
         if rows.files:
             nothing = f"No row of the data was written to {sink_path(sink)} during the replay."
         if first or rest:

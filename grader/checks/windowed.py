@@ -118,7 +118,7 @@ def _final(ctx: Context, rows: SinkRows) -> tuple[list[dict], RowDiff]:
 
     def make() -> tuple[list[dict], RowDiff]:
         got = final_windows(rows.rows)
-        return got, compare_rows(ctx.expected["windowed-final"], got, key=KEY, columns=WINDOWED_COLUMNS)
+        return got, compare_rows(ctx.expected.rows("windowed-final"), got, key=KEY, columns=WINDOWED_COLUMNS)
 
     return ctx.memo("windowed.final", make)
 
@@ -131,13 +131,13 @@ def final(ctx: Context) -> Finding:
     got, diff = _final(ctx, rows)
     if diff.equal:
         return Finding(True, f"All {diff.expected} windows end with the right mean speed.", notes=rows.notes)
-    complete = bool(_update_pattern(ctx.expected["windowed-updates"], _updates(rows))[0])
+    complete = bool(_update_pattern(ctx.expected.rows("windowed-updates"), _updates(rows))[0])
     evidence = [f"{_window(w)}: expected mean_speed {w['mean_speed']:.4g}, got {g['mean_speed']}" for w, g in diff.differing[:3]]
     evidence += [f"missing: {_window(w)} (expected mean_speed {w['mean_speed']:.4g})" for w in diff.missing[:2]]
     details = [f"unexpected: {_window(g)}" for g in diff.unexpected[:2]]
     details += _final_hints(ctx, got, diff.differing, complete) + part_errors(ctx, "8.2b")
     return Finding(False, f"{diff.matched} of {diff.expected} windows end with the right mean speed "
-                   f"({len(diff.differing)} wrong, {len(diff.missing)} missing, {len(diff.unexpected)} unexpected).",
+                   f"({diff.n_differing} wrong, {diff.n_missing} missing, {diff.n_unexpected} unexpected).",
                    details, rows.notes, evidence)
 
 
@@ -163,13 +163,13 @@ def updates(ctx: Context) -> Finding:
     rows, problem = _rows(ctx)
     if problem or rows is None:
         return problem or Finding(False, "None of your queries ran.")
-    expected, got = ctx.expected["windowed-updates"], _updates(rows)
+    expected, got = ctx.expected.rows("windowed-updates"), _updates(rows)
     columns = ["index", *WINDOWED_COLUMNS]
     diff = compare_rows(expected, got, key=["index", *KEY], columns=columns)
     if diff.equal:
         return Finding(True, f"Each step emitted exactly the windows it changed ({diff.expected} updates in all).")
     unchanged, late = _update_pattern(expected, got)
-    details = [line for line in [_per_step(expected, got, len(list_steps(ctx.data_dir)))] if line]
+    details = [line for line in [_per_step(expected, got, len(ctx.expected.manifest["replay_steps"]))] if line]
     emitted: dict[tuple, list[int]] = defaultdict(list)
     for r in got:
         emitted[_key(r)].append(r["index"])

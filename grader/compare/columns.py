@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from grader.tables import Row
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SIDES = {
     "acc": ("acc", "a", "accel", "accels", "acceleration", "accelerations", "left"),
@@ -33,17 +34,22 @@ class ColumnMap:
     notes: list[str] = field(default_factory=list)
     via_ride_id: set[str] = field(default_factory=set)  # canonical uuid columns read from ride_id
 
-    def rename(self, rows: list[Row], ride_to_uuid: dict[str, str]) -> list[Row]:
-        out = []
-        for row in rows:
-            new = {}
-            for canonical, theirs in self.found.items():
-                value = row.get(theirs)
-                if canonical in self.via_ride_id and value is not None:
-                    value = ride_to_uuid.get(value, value)
-                new[canonical] = value
-            out.append(new)
-        return out
+    def rename(self, table: pa.Table, ride_to_uuid: dict[str, str]) -> pa.Table:
+        """The found columns under their canonical names; ``uuid`` read from ``ride_id`` mapped."""
+        columns = {}
+        for canonical, theirs in self.found.items():
+            column = table[theirs]
+            if canonical in self.via_ride_id:
+                column = _mapped(column, ride_to_uuid)
+            columns[canonical] = column
+        return pa.table(columns) if columns else pa.table({})
+
+
+def _mapped(column: pa.ChunkedArray, mapping: dict[str, str]) -> pa.Array:
+    """Each value through ``mapping`` (kept where it has none), looked up once per distinct value."""
+    encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
+    values = [mapping.get(v, v) for v in encoded.dictionary.to_pylist()]
+    return pa.array(values, pa.string()).take(encoded.indices)
 
 
 def _find(columns: list[str], candidates: list[tuple[str, ...]]) -> str | None:
@@ -93,15 +99,15 @@ def _side_form(theirs: str, side: str, base: str) -> str:
     return f"read `{theirs}` as `{side}_{base}`"
 
 
-def flatten_window(rows: list[Row]) -> list[Row]:
+def flatten_window(table: pa.Table) -> pa.Table:
     """A ``window`` struct column becomes ``window_start`` and ``window_end``."""
-    out = []
-    for row in rows:
-        new = {}
-        for key, value in row.items():
-            if isinstance(value, dict) and {"start", "end"} <= value.keys():
-                new[f"{key}_start"], new[f"{key}_end"] = value["start"], value["end"]
-            else:
-                new[key] = value
-        out.append(new)
-    return out
+    columns = {}
+    for name in table.column_names:
+        column = table[name]
+        names = {column.type.field(i).name for i in range(column.type.num_fields)} if pa.types.is_struct(column.type) else set()
+        if {"start", "end"} <= names:
+            flat = column.combine_chunks()
+            columns[f"{name}_start"], columns[f"{name}_end"] = flat.field("start"), flat.field("end")
+        else:
+            columns[name] = column
+    return pa.table(columns) if columns else table

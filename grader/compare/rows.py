@@ -27,10 +27,26 @@ class RowDiff:
     missing: list[Row] = field(default_factory=list)
     unexpected: list[Row] = field(default_factory=list)
     differing: list[tuple[Row, Row]] = field(default_factory=list)
+    # How many there are, where the lists above hold only the first few (grader.compare.tables).
+    missing_count: int | None = None
+    unexpected_count: int | None = None
+    differing_count: int | None = None
+
+    @property
+    def n_missing(self) -> int:
+        return len(self.missing) if self.missing_count is None else self.missing_count
+
+    @property
+    def n_unexpected(self) -> int:
+        return len(self.unexpected) if self.unexpected_count is None else self.unexpected_count
+
+    @property
+    def n_differing(self) -> int:
+        return len(self.differing) if self.differing_count is None else self.differing_count
 
     @property
     def equal(self) -> bool:
-        return not (self.missing or self.unexpected or self.differing)
+        return not (self.n_missing or self.n_unexpected or self.n_differing)
 
 
 def _spark_row(row: Row, columns: list[str]) -> SparkRow:

@@ -45,7 +45,9 @@ class Limits:
     start_seconds: float = 30.0  # how long start_queries may take to return the queries it started
     feed_memory_bytes: int = 3 * 2**28  # 0.75 GiB
     queries_memory_bytes: int = 9 * 2**28  # 2.25 GiB
-    file_bytes: int = 2 * 2**30
+    file_bytes: int = 2 * 2**30  # one file (RLIMIT_FSIZE)
+    disk_bytes: int = 2 * 2**30  # all a part writes, wherever it can (the reference: 0.1 GiB on the original release's size)
+    disk_files: int = 100_000  # files and folders a part makes (the reference: ~14,000 there)
     processes: int = 64
     output_bytes: int = 64 * 2**10
 
@@ -61,7 +63,7 @@ class ChildRun:
     work: Path
     isolation: str = "unconfined"  # the mode it really ran in (grader.sandbox.isolation.MODES)
     returncode: int | None = None
-    killed: str | None = None  # "time", "memory" or "processes": the watchdog stopped it
+    killed: str | None = None  # "time", "memory", "processes", "disk-bytes", "disk-files": the watchdog stopped it
     seconds: float = 0.0
     stdout: str = ""
     stderr: str = ""
@@ -69,6 +71,7 @@ class ChildRun:
     leftovers: int = 0  # processes the student's code left running when the part ended (all killed)
     peak_memory: int = 0  # bytes: the largest RSS sum of the process tree the watchdog saw
     peak_processes: int = 0
+    peak_disk: tuple[int, int] = (0, 0)  # (bytes, files) the part wrote, at the largest the watchdog saw
     token: str = ""  # the value of watchdog.MARKER in the child's environment
     notes: list[str] = field(default_factory=list)
 
@@ -148,8 +151,10 @@ def run_part(part: str, work: Path, isolation: Isolation, limits: Limits, slot: 
     status_thread, status = _status_reader(status_read) if status_read is not None else (None, [])
     out, err = watchdog.Capped(child.stdout, limits.output_bytes), watchdog.Capped(child.stderr, limits.output_bytes)  # type: ignore[arg-type]
     watched = watchdog.Watched()
+    disk = watchdog.Disk(roots=tuple(str(work / name) for name in (*OUTPUTS[part], f"home/{part}", f"tmp/{part}")),
+                         bytes=limits.disk_bytes, files=limits.disk_files, shared=tuple(map(str, users.SHARED_TMP)), uid=uid)
     try:
-        watched = watchdog.watch(child, limits.part_seconds, memory, limits.processes)
+        watched = watchdog.watch(child, limits.part_seconds, memory, limits.processes, disk)
     finally:
         if uid is not None:
             run.leftovers = watchdog.leftovers(users.processes_of(uid))
@@ -164,6 +169,7 @@ def run_part(part: str, work: Path, isolation: Isolation, limits: Limits, slot: 
             child.kill()
             child.wait()
     run.killed, run.peak_memory, run.peak_processes = watched.killed, watched.peak_memory, watched.peak_processes
+    run.peak_disk = watched.peak_disk
     run.seconds = round(time.monotonic() - began, 3)
     run.stdout, run.stderr = out.text(), err.text()
     run.output_dropped = out.dropped + err.dropped
@@ -186,4 +192,8 @@ def run_part(part: str, work: Path, isolation: Isolation, limits: Limits, slot: 
         run.notes.append(f"{part}: stopped at {run.peak_memory / 2**30:.1f} GiB of memory; the limit is {memory / 2**30:g} GiB")
     elif run.killed == "processes":
         run.notes.append(f"{part}: stopped with {run.peak_processes} processes running; the limit is {limits.processes}")
+    elif run.killed == "disk-bytes":
+        run.notes.append(f"{part}: stopped after writing {run.peak_disk[0] / 2**30:.1f} GiB of files; the limit is {limits.disk_bytes / 2**30:g} GiB")
+    elif run.killed == "disk-files":
+        run.notes.append(f"{part}: stopped after creating {run.peak_disk[1]:,} files and folders; the limit is {limits.disk_files:,}")
     return run

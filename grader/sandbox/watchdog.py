@@ -1,4 +1,4 @@
-"""Watching a child: its time, memory and process count, its output, and what it leaves behind.
+"""Watching a child: its time, memory, process count and disk use, its output, and what it leaves behind.
 
 A student's process that outlives the part is a leftover (killed, and told). The Spark JVM the
 grader's own session started, and whatever that JVM forked, are not: the JVM winds down on its
@@ -19,6 +19,7 @@ import psutil
 
 MARKER = "DSC650_GRADER_SANDBOX"  # set in every child's environment, with a token of its own
 POLL_SECONDS = 0.2
+DISK_POLL_SECONDS = 1.0  # a walk of the part's folders: a few ms for the reference's ~5,000 files
 SPARK_JVM = "org.apache.spark.deploy.SparkSubmit"
 
 
@@ -103,13 +104,51 @@ def kill(procs: list[psutil.Process]) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
+@dataclass(frozen=True)
+class Disk:
+    """Where a part may write, and how much: files (and folders) count against ``files``, their
+    sizes against ``bytes``; ``uid``, where set, counts only what that user owns (shared ``/tmp``)."""
+
+    roots: tuple[str, ...]
+    bytes: int
+    files: int
+    shared: tuple[str, ...] = ()
+    uid: int | None = None
+
+
+def disk_usage(disk: Disk) -> tuple[int, int]:
+    """(bytes, files) the part has written under its roots, and in the shared folders as its user."""
+    total, count = 0, 0
+    pending = [(root, None) for root in disk.roots] + [(root, disk.uid) for root in disk.shared if disk.uid is not None]
+    while pending:
+        folder, owner = pending.pop()
+        try:
+            entries = os.scandir(folder)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if owner is not None and stat.st_uid != owner:
+                    continue
+                count += 1
+                total += stat.st_blocks * 512 if entry.is_file(follow_symlinks=False) else 0
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, owner))
+    return total, count
+
+
 @dataclass
 class Watched:
     """What the watchdog saw of one child."""
 
-    killed: str | None = None  # "time", "memory" or "processes"
+    killed: str | None = None  # "time", "memory", "processes", "disk-bytes" or "disk-files"
     peak_memory: int = 0  # bytes: the largest RSS sum of the process tree
     peak_processes: int = 0
+    peak_disk: tuple[int, int] = (0, 0)  # (bytes, files) written, at the largest
     seen: dict[int, float] = field(default_factory=dict)  # pid -> start time, of every process of the tree
 
 
@@ -128,12 +167,13 @@ def _tree(parent: psutil.Process) -> tuple[list[psutil.Process], int]:
     return tree, rss
 
 
-def watch(child: subprocess.Popen, seconds: float, memory_bytes: int, processes: int) -> Watched:
+def watch(child: subprocess.Popen, seconds: float, memory_bytes: int, processes: int, disk: Disk | None = None) -> Watched:
     """Poll ``child`` until it exits or breaks a limit; then kill its whole process group."""
     began = time.monotonic()
     watched = Watched()
     parent = psutil.Process(child.pid)
     over = 0
+    looked = began
     while child.poll() is None:
         time.sleep(POLL_SECONDS)
         if time.monotonic() - began > seconds:
@@ -152,6 +192,14 @@ def watch(child: subprocess.Popen, seconds: float, memory_bytes: int, processes:
                 watched.killed = "memory"
             elif len(tree) > processes:
                 watched.killed = "processes"
+            elif disk is not None and time.monotonic() - looked >= DISK_POLL_SECONDS:
+                looked = time.monotonic()
+                used = disk_usage(disk)
+                watched.peak_disk = max(watched.peak_disk, used)
+                if used[0] > disk.bytes:
+                    watched.killed = "disk-bytes"
+                elif used[1] > disk.files:
+                    watched.killed = "disk-files"
         if watched.killed:
             try:
                 os.killpg(child.pid, signal.SIGKILL)
