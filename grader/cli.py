@@ -96,7 +96,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for the reports.")
 @click.option("--jobs", type=click.IntRange(1, 16), default=1, show_default=True, help="Submissions graded at once.")
-@click.option("--timeout", type=click.FloatRange(5, 3600), help="Seconds each part of a submission may run (default: 300, more for datasets of over 22 steps).")
+@click.option("--timeout", type=click.FloatRange(5, 3600), help="Seconds each part of a submission may run (default: from the dataset's replay steps and rows, times --jobs).")
 @click.option("--data-dir", type=DATA_DIR, callback=_dataset, help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
 @click.option("--seed", type=int, help="Grade on a fresh dataset generated from this seed.")
 @click.option("--size", type=SIZES, default="small", show_default=True, help="With --seed: the bundled fixtures' size, or the course data's.")
@@ -147,7 +147,7 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | Non
         if seed is not None:
             data_dir = generate(Path(scratch) / "data", seed, size)
         data_dir = data_dir or BUNDLED_DATA
-        limits = limits_for(data_dir, timeout)
+        limits = limits_for(data_dir, timeout, jobs)
         try:
             expected = expected_for(data_dir, limits)
         except GoldenError as error:

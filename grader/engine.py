@@ -19,7 +19,6 @@ from pathlib import Path
 
 from grader import class_archive, paths
 from grader.contract import CONTRACT_FILES, OUTPUTS, START
-from grader.dataset import list_steps
 from grader.golden import Expected
 from grader.judge import context, judge
 from grader.observations import FeedRecord, QueriesRecord, read_feed, read_queries
@@ -28,14 +27,21 @@ from grader.sandbox.isolation import MODES, Isolation, choose, lock_down
 from grader.sandbox.run import ChildRun, Limits, run_part
 from grader.sandbox.users import take_slot
 from grader.sandbox.workdir import prepare, stage
+from grader.schedule import read_folders, replay_steps
 from grader.verdict import Grade, rejected
 
 
-def limits_for(data_dir: Path, part_seconds: float | None = None) -> Limits:
-    """The given time limit per part, or one that grows with the dataset: 8 s per step on top of
-    a JVM start, generous for the ~1 s a step takes (the bundled fixtures: 300 s; the real data: 400 s)."""
+def limits_for(data_dir: Path, part_seconds: float | None = None, jobs: int = 1) -> Limits:
+    """The given time limit per part, or one that follows the dataset: a JVM start, then 10 s per
+    replay step (each costs six micro-batches) and 0.5 s per 1,000 rows (what the reference's
+    join and sinks cost on the original release's size), at least 180 s; times ``jobs``, since
+    gradings side by side share the cores. The fixtures: 180 s; the course's copy: ~300 s; the
+    original release's size: ~400 s."""
     if part_seconds is None:
-        part_seconds = max(300.0, 120.0 + 8.0 * len(list_steps(data_dir)))
+        folders, tables = read_folders(data_dir)
+        rows = sum(table.num_rows for kinds in tables.values() for table in kinds.values())
+        part_seconds = max(180.0, 120.0 + 10.0 * len(replay_steps(folders, tables)) + rows / 2000)
+        part_seconds = round(part_seconds * max(1, jobs))
     return replace(Limits(), part_seconds=part_seconds)
 
 

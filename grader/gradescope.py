@@ -26,10 +26,10 @@ import time
 import traceback
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from grader import paths
-from grader.sandbox.run import Limits
 
 # What the image needs to pip-install the project and grade (README.md: pyproject names it as the readme).
 PACKAGE_PARTS = ("pyproject.toml", "README.md", "grader", "solution", "fixtures", "starter", "sample")
@@ -44,10 +44,10 @@ SCRIPT_MODE, FILE_MODE = 0o755, 0o644
 
 ROOT = Path("/autograder")  # Gradescope's layout; --root points elsewhere for tests
 # Per part, so that both gradings (practice, then hidden) fit Gradescope's default 10-minute run
-# even when every part runs into its limit. A correct solution needs about 15 s on the fixtures and
-# 60 s on data the size of the course's.
+# even when every part runs into its limit (the two parts of a grading run at once): the hidden
+# set gets what its size needs (engine.limits_for), at most HIDDEN_SECONDS.
 PRACTICE_SECONDS = 120.0
-HIDDEN_SECONDS = 300.0
+HIDDEN_SECONDS = 420.0
 FAILED = ("The autograder itself failed on this submission; it is not your fault. Your instructor has "
           "been shown the details; resubmit later or ask them.")
 
@@ -210,6 +210,7 @@ def run(root: Path = ROOT, practice_seconds: float = PRACTICE_SECONDS, hidden_se
     try:
         from grader.batch import Grading, grade_path
         from grader.checks.registry import CHECK_IDS
+        from grader.engine import limits_for
         from grader.intake import student_id
         from grader.java import require_java
         from grader.reference import expected_for
@@ -226,8 +227,9 @@ def run(root: Path = ROOT, practice_seconds: float = PRACTICE_SECONDS, hidden_se
         who = submitters(root)
         name = student_id(who) if who else None
         grades = []
-        for data_dir, seconds, hidden in datasets:
-            limits = Limits(part_seconds=seconds)
+        for data_dir, most, hidden in datasets:
+            needed = limits_for(data_dir)
+            limits = replace(needed, part_seconds=min(needed.part_seconds, most))
             if refusal:
                 grade = rejected(name or "submission", target.name, refusal, rubric)
             else:

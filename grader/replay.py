@@ -27,14 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from grader.contract import FLUSH_DELAY, FLUSH_ROUTE, KINDS, SINKS
-from grader.dataset import SCHEMAS, Step, list_steps, read_step, restamp, step_name
+from grader.dataset import SCHEMAS, Step, restamp, step_name
 from grader.fallback import blamed_sinks, start_sinks
 from grader.overrides import Overrides, install
-from grader.schedule import ReplayStep, plan
+from grader.schedule import Folders, ReplayStep, read_folders, replay_steps
 from grader.submission import describe_exception, load_module
 
 Log = Any  # Callable[[dict], None]
@@ -77,25 +76,6 @@ def publish(tables: dict[str, pa.Table], step: ReplayStep, results: Path) -> Non
         staged.mkdir(parents=True)
         pq.write_table(table, staged / "part-0.parquet")
         staged.rename(results / "stream" / "input" / kind / step.name)
-
-
-Folders = dict[str, dict[str, pa.Table]]  # step folder -> kind -> its rows
-
-
-def read_folders(data_dir: Path) -> tuple[list[Step], Folders]:
-    """Every step folder's rows, read once: the schedule and the replay both need them."""
-    steps = list_steps(data_dir)
-    return steps, {step.name: {kind: read_step(data_dir, kind, step.name) for kind in KINDS} for step in steps}
-
-
-def replay_steps(steps: list[Step], folders: Folders) -> list[ReplayStep]:
-    """The dataset's schedule (``grader.schedule``), from each step's oldest and newest offset."""
-    bounds = []
-    for step in steps:
-        offsets = pa.chunked_array([folders[step.name][kind]["offset"] for kind in KINDS], pa.float64())
-        valid = len(offsets) - offsets.null_count
-        bounds.append((pc.min(offsets).as_py(), pc.max(offsets).as_py()) if valid else None)
-    return plan(steps, bounds)
 
 
 def step_tables(folders: Folders, step: ReplayStep, start: datetime) -> dict[str, pa.Table]:

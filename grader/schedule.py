@@ -22,9 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from grader.contract import WINDOW_SECONDS
-from grader.dataset import Step
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from grader.contract import KINDS, WINDOW_SECONDS
+from grader.dataset import Step, list_steps, read_step
 
 SPAN = WINDOW_SECONDS * 2 / 3  # seconds from a replay step's first folder to its last, exclusive
 
@@ -64,3 +68,22 @@ def plan(steps: list[Step], offsets: Iterable[tuple[float, float] | None]) -> li
         if bounds:
             newest = max(newest, bounds[1])
     return [ReplayStep(tuple(group)) for group in groups]
+
+
+Folders = dict[str, dict[str, pa.Table]]  # step folder -> kind -> its rows
+
+
+def read_folders(data_dir: Path) -> tuple[list[Step], Folders]:
+    """Every step folder's rows, read once: the schedule and the replay both need them."""
+    steps = list_steps(data_dir)
+    return steps, {step.name: {kind: read_step(data_dir, kind, step.name) for kind in KINDS} for step in steps}
+
+
+def replay_steps(steps: list[Step], folders: Folders) -> list[ReplayStep]:
+    """The dataset's schedule, from each step's oldest and newest offset."""
+    bounds = []
+    for step in steps:
+        offsets = pa.chunked_array([folders[step.name][kind]["offset"] for kind in KINDS], pa.float64())
+        valid = len(offsets) - offsets.null_count
+        bounds.append((pc.min(offsets).as_py(), pc.max(offsets).as_py()) if valid else None)
+    return plan(steps, bounds)

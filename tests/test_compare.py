@@ -1,5 +1,7 @@
-"""The row comparison and the row reader under it, without Spark's JVM: what pairs, what differs,
-and how parquet values become the plain rows every check compares."""
+"""The row comparisons and the reader under them, without Spark's JVM: what pairs, what differs,
+and how parquet values become the plain rows feedback shows. Every pairing case runs through both
+comparisons, the rows one (the small windowed outputs) and the vectorised tables one (the rest),
+so the two cannot drift apart."""
 
 from __future__ import annotations
 
@@ -10,48 +12,60 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from grader.compare.rows import compare_rows
-from grader.tables import EPOCH, UnreadableOutput, iso_micros, read_rows, rows_of
+from grader.compare.rows import RowDiff, compare_rows
+from grader.compare.tables import compare_tables
+from grader.tables import EPOCH, UnreadableOutput, iso_micros, read_files, rows_of
 
 COLUMNS = ["route", "speed"]
+SCHEMA = pa.schema([("route", pa.string()), ("speed", pa.float64())])
+
+
+def _by_tables(expected: list[dict], got: list[dict], key: list[str], columns: list[str]) -> RowDiff:
+    return compare_tables(pa.Table.from_pylist(expected, SCHEMA), pa.Table.from_pylist(got, SCHEMA), key, columns)
+
+
+@pytest.fixture(params=["rows", "tables"])
+def compare(request: pytest.FixtureRequest):
+    return compare_rows if request.param == "rows" else _by_tables
 
 
 def rows(*pairs: tuple[str, float | None]) -> list[dict]:
     return [{"route": route, "speed": speed} for route, speed in pairs]
 
 
-def test_equal_multisets_match_in_any_order() -> None:
-    diff = compare_rows(rows(("a", 1.0), ("b", 2.0), ("a", 1.0)), rows(("a", 1.0), ("a", 1.0), ("b", 2.0)), ["route"], COLUMNS)
+def test_equal_multisets_match_in_any_order(compare) -> None:
+    diff = compare(rows(("a", 1.0), ("b", 2.0), ("a", 1.0)), rows(("a", 1.0), ("a", 1.0), ("b", 2.0)), ["route"], COLUMNS)
     assert diff.equal and diff.matched == 3
 
 
-def test_values_within_the_precision_match() -> None:
-    diff = compare_rows(rows(("a", 1.0), ("a", 5.0)), rows(("a", 5.0 + 1e-9), ("a", 1.0 - 1e-9)), ["route"], COLUMNS)
+def test_values_within_the_precision_match(compare) -> None:
+    diff = compare(rows(("a", 1.0), ("a", 5.0)), rows(("a", 5.0 + 1e-9), ("a", 1.0 - 1e-9)), ["route"], COLUMNS)
     assert diff.equal and diff.matched == 2
 
 
-def test_an_exact_twin_does_not_steal_an_approximate_partner() -> None:
+def test_an_exact_twin_does_not_steal_an_approximate_partner(compare) -> None:
     # The exact pair is taken first; the approximate one still pairs with what is left.
-    diff = compare_rows(rows(("a", 1.0), ("a", 1.0)), rows(("a", 1.0 + 1e-9), ("a", 1.0)), ["route"], COLUMNS)
+    diff = compare(rows(("a", 1.0), ("a", 1.0)), rows(("a", 1.0 + 1e-9), ("a", 1.0)), ["route"], COLUMNS)
     assert diff.equal and diff.matched == 2
 
 
-def test_a_value_off_by_more_than_the_precision_is_a_differing_pair() -> None:
-    diff = compare_rows(rows(("a", 1.0), ("b", 2.0)), rows(("a", 1.1), ("b", 2.0)), ["route"], COLUMNS)
+def test_a_value_off_by_more_than_the_precision_is_a_differing_pair(compare) -> None:
+    diff = compare(rows(("a", 1.0), ("b", 2.0)), rows(("a", 1.1), ("b", 2.0)), ["route"], COLUMNS)
     assert diff.differing == [({"route": "a", "speed": 1.0}, {"route": "a", "speed": 1.1})]
     assert diff.matched == 1 and not diff.missing and not diff.unexpected
+    assert (diff.n_differing, diff.n_missing, diff.n_unexpected) == (1, 0, 0)
 
 
-def test_leftovers_without_a_counterpart_are_missing_or_unexpected() -> None:
-    diff = compare_rows(rows(("a", 1.0), ("a", 1.0)), rows(("a", 1.0), ("c", 3.0)), ["route"], COLUMNS)
+def test_leftovers_without_a_counterpart_are_missing_or_unexpected(compare) -> None:
+    diff = compare(rows(("a", 1.0), ("a", 1.0)), rows(("a", 1.0), ("c", 3.0)), ["route"], COLUMNS)
     assert diff.missing == rows(("a", 1.0)) and diff.unexpected == rows(("c", 3.0)) and diff.matched == 1
 
 
-def test_null_and_nan_values_pair_with_their_own_kind() -> None:
+def test_null_and_nan_values_pair_with_their_own_kind(compare) -> None:
     nan = float("nan")
-    diff = compare_rows(rows(("a", None), ("b", nan)), rows(("b", nan), ("a", None)), ["route"], COLUMNS)
+    diff = compare(rows(("a", None), ("b", nan)), rows(("b", nan), ("a", None)), ["route"], COLUMNS)
     assert diff.equal
-    assert not compare_rows(rows(("a", None)), rows(("a", 0.0)), ["route"], COLUMNS).equal
+    assert not compare(rows(("a", None)), rows(("a", 0.0)), ["route"], COLUMNS).equal
 
 
 def test_struct_values_compare_by_content() -> None:
@@ -93,10 +107,19 @@ def test_timestamps_inside_a_struct_become_iso_and_null_structs_stay_null() -> N
     ]
 
 
-def test_read_rows_names_a_file_that_is_not_parquet(tmp_path: Path) -> None:
+def test_reading_names_a_file_that_is_not_parquet(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.parquet", tmp_path / "part-0.parquet"
     pq.write_table(pa.table({"x": [1.5]}), good)
     bad.write_bytes(b"not parquet at all")
-    assert read_rows([good]) == [{"x": 1.5}]
+    assert rows_of(read_files(tmp_path, ["good.parquet"]).table) == [{"x": 1.5}]
     with pytest.raises(UnreadableOutput, match=r"part-0\.parquet is not a readable parquet file"):
-        read_rows([good, bad])
+        read_files(tmp_path, ["good.parquet", "part-0.parquet"])
+
+
+def test_many_differences_are_counted_whole_and_shown_by_key(compare) -> None:
+    expected = [{"route": f"r{i:03d}", "speed": float(i)} for i in range(40)]
+    got = [{"route": f"r{i:03d}", "speed": float(i) + (0.5 if i % 2 else 0.0)} for i in range(40)] + [{"route": "zz", "speed": 1.0}]
+    diff = compare(expected, got, ["route"], COLUMNS)
+    assert (diff.matched, diff.n_differing, diff.n_missing, diff.n_unexpected) == (20, 20, 0, 1)
+    assert diff.differing[0] == ({"route": "r001", "speed": 1.0}, {"route": "r001", "speed": 1.5})
+    assert diff.unexpected[0] == {"route": "zz", "speed": 1.0}

@@ -29,7 +29,10 @@ START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 COURSE_ROWS = {"accelerations": 23_512, "locations": 478}  # measured, ../shared/bdd/README.md
 WATERMARK, WINDOW = float(WATERMARK_SECONDS), float(WINDOW_SECONDS)  # as the assignment asks
 # (size, seed) of each generated dataset the shape tests read; small seed 0 is the committed one.
-DATASETS = [("small", 0), ("real", 0), ("real", 1)]
+DATASETS = [("small", 0), ("real", 0), ("real", 1), ("original", 0)]
+# The original release's measurements (issue 16: the tree in the assignment's brief).
+ORIGINAL_ROWS = {"accelerations": 196_030, "locations": 3_945}
+ORIGINAL_FILES = 6_440
 
 
 def test_steps_sort_by_time_not_by_name(tmp_path: Path) -> None:
@@ -92,8 +95,8 @@ def test_real_size_is_deterministic_per_seed(dataset: Callable[[str, int], Path]
 
 
 def test_an_unknown_size_names_the_valid_ones(tmp_path: Path) -> None:
-    assert SIZES == ("small", "real")
-    with pytest.raises(ValueError, match="expected one of small, real"):
+    assert SIZES == ("small", "real", "original")
+    with pytest.raises(ValueError, match="expected one of small, real, original"):
         generate(tmp_path / "data", size="huge")
     assert not (tmp_path / "data").exists()
 
@@ -167,3 +170,17 @@ def test_real_data_has_the_measured_layout(real_data: Path) -> None:
     for kind in KINDS:
         file = next((real_data / kind).glob("t=*/*.parquet"))
         assert pq.read_schema(file).remove_metadata().equals(SCHEMAS[kind])
+
+
+def test_original_size_has_the_original_releases_measurements(dataset: Callable[[str, int], Path]) -> None:
+    data = dataset("original", 0)
+    steps = list_steps(data)
+    assert (len(steps), steps[0].name, steps[-1].name) == (106, "t=000.0", "t=128.8")
+    gaps = [b.seconds - a.seconds for a, b in pairwise(steps)]
+    assert all(0.6 <= g <= 1.9 for g in gaps) and abs(sum(gaps) / len(gaps) - 1.23) < 0.05, "1.23 s apart on average"
+    files = sum(1 for kind in KINDS for _ in (data / kind).glob("t=*/*.parquet"))
+    assert abs(files - ORIGINAL_FILES) <= ORIGINAL_FILES / 10, files
+    for kind in KINDS:
+        tables = [read_step(data, kind, s.name) for s in steps]
+        assert abs(sum(t.num_rows for t in tables) - ORIGINAL_ROWS[kind]) <= ORIGINAL_ROWS[kind] / 10, kind
+        assert len({u for t in tables for u in t["uuid"].to_pylist()}) == 100, kind

@@ -65,7 +65,7 @@ def test_a_wrong_type_is_said_before_any_value_is_compared(tmp_path: Path) -> No
 
 
 def test_partition_folders_become_columns_as_spark_reads_them(tmp_path: Path) -> None:
-    route = next(iter(load_expected(BUNDLED_EXPECTED)["windowed-final"]))["uuid"]
+    route = load_expected(BUNDLED_EXPECTED).rows("windowed-final")[0]["uuid"]
     table = pa.table({"window_start": pa.array([0], pa.timestamp("us", tz="UTC")), "window_end": pa.array([15_000_000], pa.timestamp("us", tz="UTC")),
                       "mean_speed": [2.5], "batch_id": pa.array([3], pa.int64())})
     write(tmp_path, "windowed", f"uuid={route}/part-0.parquet", table)

@@ -64,12 +64,12 @@ def assert_goldens_match_oracle(expected: Expected, data_dir: Path) -> None:
     for kind in ("accelerations", "locations"):
         assert len(expected[f"simple-{kind}"]) == len(data[kind]), "the simple sink keeps every row, late ones too"
     want = windowed_oracle(data["locations"])
-    got = {(r["window_start"], r["uuid"]): r["mean_speed"] for r in expected["windowed-final"]}
+    got = {(r["window_start"], r["uuid"]): r["mean_speed"] for r in expected.rows("windowed-final")}
     assert got.keys() == want.keys()
     for key, value in want.items():
         assert got[key] == pytest.approx(value, abs=1e-9), key
     matched, acc_alone, loc_alone = joined_oracle(data["accelerations"], data["locations"])
-    rows = expected["joined"]
+    rows = expected.rows("joined")
     assert {(r["acc_uuid"], r["acc_timestamp"], r["loc_timestamp"]) for r in rows if r["acc_uuid"] and r["loc_uuid"]} == matched
     assert {(r["acc_uuid"], r["acc_timestamp"]) for r in rows if not r["loc_uuid"]} == acc_alone
     assert {(r["loc_uuid"], r["loc_timestamp"]) for r in rows if not r["acc_uuid"]} == loc_alone

@@ -52,11 +52,12 @@ def _ids(*matrices: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _ranks(ids: np.ndarray) -> np.ndarray:
-    """The position of each row among the rows with its id, in table order."""
+def _ranks(ids: np.ndarray, within: list[np.ndarray] | None = None) -> np.ndarray:
+    """The position of each row among the rows with its id: in table order, or by ``within``'s
+    values (nearest values then pair up, as a sorted merge would)."""
     if len(ids) == 0:
         return ids
-    order = np.argsort(ids, kind="stable")
+    order = np.lexsort((*reversed(within), ids)) if within else np.argsort(ids, kind="stable")
     ordered = ids[order]
     starts = np.r_[True, ordered[1:] != ordered[:-1]]
     first = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
@@ -65,12 +66,20 @@ def _ranks(ids: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _pair(left: np.ndarray, right: np.ndarray, within: tuple[list[np.ndarray], list[np.ndarray]] | None = None,
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Positions (in left, in right) of rows paired by equal id, the n-th with the n-th."""
     base = max(len(left), len(right)) + 1  # above every rank: (id, rank) -> one integer
-    _, li, ri = np.intersect1d(left * base + _ranks(left), right * base + _ranks(right), assume_unique=True,
-                               return_indices=True)
+    lrank = _ranks(left, within[0] if within else None)
+    rrank = _ranks(right, within[1] if within else None)
+    _, li, ri = np.intersect1d(left * base + lrank, right * base + rrank, assume_unique=True, return_indices=True)
     return li, ri
+
+
+def _floats(table: pa.Table, columns: list[str]) -> list[np.ndarray]:
+    """The float columns as numbers to sort by (null last)."""
+    return [np.asarray(table[c].cast(pa.float64()).fill_null(np.inf).to_numpy(zero_copy_only=False), dtype=float)
+            for c in columns]
 
 
 def _close(expected: pa.Table, got: pa.Table, floats: list[str], precision: float) -> np.ndarray:
@@ -127,7 +136,8 @@ def compare_tables(expected: pa.Table, got: pa.Table, key: list[str], columns: l
     exact_index = [columns.index(c) for c in exact]
     if floats and len(want_left) and len(have_left):
         we, he = _ids(want_codes[want_left][:, exact_index], have_codes[have_left][:, exact_index])
-        wp, hp = _pair(we, he)
+        by = (_floats(expected.take(pa.array(want_left)), floats), _floats(got.take(pa.array(have_left)), floats))
+        wp, hp = _pair(we, he, by)
         close = _close(expected.take(pa.array(want_left[wp])), got.take(pa.array(have_left[hp])), floats, precision)
         diff.matched += int(close.sum())
         want_left = np.setdiff1d(want_left, want_left[wp[close]])
