@@ -22,6 +22,7 @@ from grader.sandbox.isolation import DESCRIPTIONS
 from grader.verdict import CheckResult, Grade
 
 GRADEBOOK_FIELDS = ["student", "file", "score", "max_score", "status"]
+LMS_FIELDS = ["lms", "lms_id", "lms_name", "lms_submitted"]  # only when a grade came from an LMS's download
 REDACTED = "(the expected rows of this dataset are not shown)"
 
 
@@ -150,7 +151,12 @@ def short_reason(grade: Grade) -> str:
 
 
 def write_gradebook(grades: list[Grade], rubric: Rubric, path: Path) -> None:
+    """One row per grade; from an LMS's download also the LMS's identity of each student and the notes
+    (older attempts not graded, files beside the graded ones), which the LMS's grade file is written from."""
     fields = GRADEBOOK_FIELDS + list(rubric.parts) + ["isolation", "review", "reason"]
+    lms = any(g.lms for g in grades)
+    if lms:
+        fields = fields[:1] + LMS_FIELDS + fields[1:] + ["notes"]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -159,6 +165,8 @@ def write_gradebook(grades: list[Grade], rubric: Rubric, path: Path) -> None:
                    "max_score": points(grade.max_score), "status": grade.status, "isolation": grade.isolation or "-",
                    "review": " ".join(grade.review), "reason": short_reason(grade)}
             row.update({part: points(got) for part, (got, _) in grade.part_scores(rubric).items()})
+            if lms:
+                row.update({key: grade.lms.get(key, "") for key in LMS_FIELDS}, notes="; ".join(grade.notes))
             writer.writerow(row)
 
 
