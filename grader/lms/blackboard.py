@@ -60,8 +60,6 @@ def split(files: list[tuple[str, Path]], scratch: Path) -> Download:
     for member in members:
         when, attempt = by_user[member.identity][-1]
         what = f"The Blackboard attempt of {when}"
-        if attempt["receipt"] and not attempt["files"] and "_attempt_" not in attempt["receipt"]:
-            what += " (its receipt lists no files)"
         if attempt["receipt"] is None:
             member.notes.append(f"the attempt of {when} has no receipt in the download")
         else:
@@ -71,6 +69,8 @@ def split(files: list[tuple[str, Path]], scratch: Path) -> Download:
             if missing:
                 member.notes.append(f"the receipt lists {', '.join(missing[:3])}, which the download does not hold")
         compose(member, attempt["files"], scratch, what)
+        if attempt["receipt"] and not attempt["files"]:
+            member.reason = f"{what} has a receipt but no files (none were attached); there is nothing to grade."
     notes = [f"not a Blackboard attempt's file, so no student's: {', '.join(strays[:5])}"
              + (f" and {len(strays) - 5} more" if len(strays) > 5 else "")] if strays else []
     return Download(NAME, members, notes)
