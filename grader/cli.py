@@ -201,6 +201,9 @@ def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[
             click.echo(f"note: {note}", err=True)
     if len(kinds) == 1 and not submissions:
         _export(out_dir / "gradebook.csv", kinds.pop(), rubric, column)
+    elif kinds:
+        click.echo("no LMS grade file: the gradebook mixes LMS downloads with other uploads (or several LMSs); "
+                   "write one with `grader lms-export --lms ...`", err=True)
     sys.exit(1 if result.grader_errors else 0)
 
 

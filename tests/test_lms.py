@@ -93,6 +93,13 @@ def test_blackboard_files_of_no_student_and_attempts_without_receipt_are_said(tm
     assert taken_in(ghost, tmp_path) == GOOD
 
 
+def test_a_receipt_whose_files_are_missing_is_the_downloads_fault(tmp_path: Path) -> None:
+    files = {n: c for n, c in blackboard_files(GOOD).items() if not (n.startswith("Assignment 8_jdoe_") and n.endswith(".zip"))}
+    jane = members(tmp_path, "blackboard", files)["jdoe"]
+    assert jane.path is None and "the download does not hold it; download the attempt again" in jane.reason
+    assert "re-create" not in jane.reason
+
+
 def test_canvas_late_resubmitted_and_loose_files(tmp_path: Path) -> None:
     found = members(tmp_path, "canvas", canvas_files(GOOD))
     assert sorted(found) == ["12345", "23456", "34567"]
@@ -151,8 +158,10 @@ def test_the_download_itself_is_checked_as_any_upload(tmp_path: Path, entry: str
 def test_limits_hold_for_a_download_folder_and_its_links_are_not_followed(tmp_path: Path) -> None:
     root = write_folder(tmp_path / "bb", blackboard_files(GOOD))
     os.symlink("/etc/passwd", root / "Assignment 8_eve_attempt_2026-11-30-12-00-00_stream_data.py")
+    os.symlink("/etc", root / "etc")
     download = split(root, tmp_path / "s", DOWNLOAD_LIMITS, "blackboard")
-    assert any("symbolic link" in note for note in download.notes)
+    assert [note.split(":")[0] for note in download.notes] == [
+        "left out 'etc'/", "left out 'Assignment 8_eve_attempt_2026-11-30-12-00-00_stream_data.py'"]
     assert "eve" not in {m.identity for m in download.members}
     with pytest.raises(Rejected, match="more than the limits"):
         split(root, tmp_path / "s2", IntakeLimits(max_entries=3), "blackboard")

@@ -60,17 +60,19 @@ def split(files: list[tuple[str, Path]], scratch: Path) -> Download:
     for member in members:
         when, attempt = by_user[member.identity][-1]
         what = f"The Blackboard attempt of {when}"
+        missing = []
         if attempt["receipt"] is None:
             member.notes.append(f"the attempt of {when} has no receipt in the download")
         else:
-            listed = set(_LISTED.findall(attempt["receipt"]))
-            missing = sorted(n for n in listed - {f.name for f in attempt["files"]} - {f.original for f in attempt["files"]}
-                             if "_attempt_" in n)
+            held = {f.name.rsplit("/", 1)[-1] for f in attempt["files"]}
+            missing = sorted(n for n in set(_LISTED.findall(attempt["receipt"])) - held if "_attempt_" in n)
             if missing:
                 member.notes.append(f"the receipt lists {', '.join(missing[:3])}, which the download does not hold")
         compose(member, attempt["files"], scratch, what)
         if attempt["receipt"] and not attempt["files"]:
-            member.reason = f"{what} has a receipt but no files (none were attached); there is nothing to grade."
+            member.reason = (f"{what}'s receipt lists {', '.join(missing[:3])}, but the download does not hold it; "
+                             "download the attempt again from Grade Center." if missing else
+                             f"{what} has a receipt but no files (none were attached); there is nothing to grade.")
     notes = [f"not a Blackboard attempt's file, so no student's: {', '.join(strays[:5])}"
              + (f" and {len(strays) - 5} more" if len(strays) > 5 else "")] if strays else []
     return Download(NAME, members, notes)

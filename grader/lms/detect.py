@@ -74,7 +74,9 @@ def walk(root: Path, limits: IntakeLimits) -> tuple[list[tuple[str, Path]], list
     """An unzipped download's files (relative name, path) under the intake's limits; links never followed."""
     files, notes, total = [], [], 0
     for here, dirs, found in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__MACOSX" and not os.path.islink(os.path.join(here, d)))
+        links = [d for d in dirs if os.path.islink(os.path.join(here, d))]
+        notes += [f"left out {(Path(here) / d).relative_to(root).as_posix()!r}/: a symbolic link" for d in sorted(links)]
+        dirs[:] = sorted(d for d in dirs if d != "__MACOSX" and d not in links)
         for name in sorted(found):
             path = Path(here) / name
             rel = path.relative_to(root).as_posix()
