@@ -91,16 +91,19 @@ def _downloads(paths: list[Path], lms: str, scratch: Path) -> tuple[list[Path], 
     """The paths that are LMS downloads split into members (the rest stay ordinary uploads), the
     download's own notes (files of no student...), and the LMSs they came from."""
     from grader.intake import DOWNLOAD_LIMITS, Rejected
-    from grader.lms.detect import detect, split
+    from grader.lms.detect import detect, glob_of_one, split
 
     ordinary, members, notes, kinds = [], [], [], set()
+    only: set[str] | None = None
+    if lms != "none" and (glob := glob_of_one(paths)) and lms in ("auto", glob[1]):
+        only, paths = {p.name for p in paths}, [glob[0]]  # a glob of an unzipped download: one download
     for n, path in enumerate(paths):
-        kind = None if lms == "none" else (detect(path) if lms == "auto" else lms)
+        kind = None if lms == "none" else (detect(path, only) if lms == "auto" else lms)
         if kind is None:
             ordinary.append(path)
             continue
         try:
-            download = split(path, scratch / str(n), DOWNLOAD_LIMITS, kind)
+            download = split(path, scratch / str(n), DOWNLOAD_LIMITS, kind, only)
         except Rejected as refusal:
             raise UserError(str(refusal)) from None
         click.echo(f"{path}: a {download.lms} download of {len(download.members)} student(s)", err=True)

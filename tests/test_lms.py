@@ -284,3 +284,35 @@ def test_a_blackboard_download_graded_end_to_end(tmp_path: Path) -> None:
     upload = list(csv.reader((out / "blackboard-upload.csv").open(encoding="utf-8-sig")))
     assert upload[0][3] == "Assignment 8 [Total Pts: 26 Score] |123456"
     assert [(r[2], r[3]) for r in upload[1:]] == [("bsmith", "26"), ("rroe", "0")]
+
+
+def test_a_glob_of_an_unzipped_download_is_one_download(tmp_path: Path) -> None:
+    """`grader grade 'unzipped/*'`: the shell's (or the grader's) glob of the download's files, not many uploads."""
+    from grader.lms.detect import glob_of_one
+
+    root = write_folder(tmp_path / "unzipped", blackboard_files(GOOD))
+    (root / "other.txt").write_text("not in the glob")
+    paths = sorted(p for p in root.iterdir() if p.name != "other.txt")
+    assert glob_of_one(paths) == (root, "blackboard")
+    found = split(root, tmp_path / "s", DOWNLOAD_LIMITS, "blackboard", {p.name for p in paths})
+    assert sorted(m.identity for m in found.members) == ["bsmith", "jdoe", "k_li", "rroe"] and found.notes == []
+    uploads = [write_zip(tmp_path / "subs" / f"assignment08_{n}.zip", {"assignment08/stream_data.py": b"#"}) for n in "AB"]
+    assert glob_of_one(uploads) is None, "ordinary uploads stay uploads"
+    moodle = write_folder(tmp_path / "m", moodle_files(GOOD))
+    assert glob_of_one(sorted(moodle.iterdir())) == (moodle, "moodle")
+
+
+def test_grade_on_a_glob_of_a_moodle_folder_writes_rows_and_the_worksheet(tmp_path: Path) -> None:
+    """The command's wiring, with no student code to run (no JVM): two students with nothing gradable, a stray."""
+    root = write_folder(tmp_path / "unzipped", {"Kim Li_100003_assignsubmission_file/notes.pdf": b"%PDF",
+                                                "Ann Ode_100004_assignsubmission_file/report.docx": b"PK",
+                                                "Ann Ode_100004_assignsubmission_onlinetext/onlinetext.html": b"<p>"})
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", f"{root}/*", "--out", str(out), "--no-class-archive"],
+                          capture_output=True, text=True, cwd=PROJECT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "unzipped: a Moodle download of 2 student(s)" in done.stderr
+    rows = list(csv.DictReader((out / "moodle-worksheet.csv").open()))
+    assert [(r["Identifier"], r["Grade"]) for r in rows] == [("Participant 100003", "0"), ("Participant 100004", "0")]
+    assert "only report.docx" in rows[1]["Feedback comments"]
+    assert "onlinetext.html" in (out / "download-notes.txt").read_text()

@@ -18,11 +18,13 @@ KINDS = {"blackboard": blackboard, "canvas": canvas, "moodle": moodle}
 _CLUTTER = ("__MACOSX/", "/.DS_Store", "/._")
 
 
-def names(path: Path) -> list[str]:
-    """The file names in a zip or under a folder, clutter left out; [] for anything unreadable."""
+def names(path: Path, only: set[str] | None = None) -> list[str]:
+    """The file names in a zip or under a folder (``only``: under these of its entries), clutter left out;
+    [] for anything unreadable."""
     path = Path(path)
     if path.is_dir():
         found = [(Path(here) / f).relative_to(path).as_posix() for here, _dirs, files in os.walk(path) for f in files]
+        found = [n for n in found if only is None or n.split("/", 1)[0] in only]
     else:
         try:
             if not zipfile.is_zipfile(path) or (_declared_count(path) or 0) > 100_000:
@@ -34,9 +36,9 @@ def names(path: Path) -> list[str]:
     return sorted(n for n in found if not any(c in f"/{n}" for c in _CLUTTER))
 
 
-def detect(path: Path) -> str | None:
+def detect(path: Path, only: set[str] | None = None) -> str | None:
     """The LMS whose naming most of the files follow, or None: an ordinary upload, taken in as today."""
-    listed = names(path)
+    listed = names(path, only)
     if not listed:
         return None
     counts = {kind: sum(module.matches(n) for n in listed) for kind, module in KINDS.items()}
@@ -44,13 +46,23 @@ def detect(path: Path) -> str | None:
     return kind if counts[kind] * 2 > len(listed) else None
 
 
-def split(path: Path, scratch: Path, limits: IntakeLimits, kind: str) -> Download:
-    """Unpack the download (its files checked as any upload's) and make one member per student."""
+def glob_of_one(paths: list[Path]) -> tuple[Path, str] | None:
+    """The folder a glob of an unzipped download (``'download/*'``) came from, and its LMS, when it is one:
+    the paths share a parent, none is a download itself, and together they are named as one LMS names its files."""
+    if len(paths) < 2 or len({Path(p).parent for p in paths}) != 1 or any(detect(p) for p in paths):
+        return None
+    kind = detect(Path(paths[0]).parent, {Path(p).name for p in paths})
+    return (Path(paths[0]).parent, kind) if kind else None
+
+
+def split(path: Path, scratch: Path, limits: IntakeLimits, kind: str, only: set[str] | None = None) -> Download:
+    """Unpack the download (its files checked as any upload's) and make one member per student;
+    ``only``: a folder's entries that are the download (a glob of it)."""
     path, scratch = Path(path), Path(scratch)
     notes: list[str] = []
     if path.is_dir():
         root = path
-        files, notes = walk(path, limits)
+        files, notes = walk(path, limits, only)
         stamps = {rel: _mtime(p) for rel, p in files}
     else:
         root = scratch / "download"
@@ -70,10 +82,12 @@ def split(path: Path, scratch: Path, limits: IntakeLimits, kind: str) -> Downloa
     return download
 
 
-def walk(root: Path, limits: IntakeLimits) -> tuple[list[tuple[str, Path]], list[str]]:
+def walk(root: Path, limits: IntakeLimits, only: set[str] | None = None) -> tuple[list[tuple[str, Path]], list[str]]:
     """An unzipped download's files (relative name, path) under the intake's limits; links never followed."""
     files, notes, total = [], [], 0
     for here, dirs, found in os.walk(root):
+        if only is not None and Path(here) == root:
+            dirs[:], found = [d for d in dirs if d in only], [f for f in found if f in only]
         links = [d for d in dirs if os.path.islink(os.path.join(here, d))]
         notes += [f"left out {(Path(here) / d).relative_to(root).as_posix()!r}/: a symbolic link" for d in sorted(links)]
         dirs[:] = sorted(d for d in dirs if d != "__MACOSX" and d not in links)
