@@ -54,7 +54,7 @@ def check_text(check: CheckResult, redacted: bool = False, part_notes: list[str]
 
 
 def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
-    """Gradescope's results.json for one submission."""
+    """Gradescope's results.json for one submission (with the LMS's identity when it came from a download)."""
     tests = [
         {
             "name": f"{prefix}{check.part} {check.title}",
@@ -67,7 +67,7 @@ def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
         }
         for check in grade.checks
     ]
-    return {
+    report = {
         "score": grade.score,
         "max_score": grade.max_score,
         "execution_time": grade.seconds,
@@ -78,6 +78,9 @@ def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
         "extra_data": {"status": grade.status, "notes": grade.notes, "student": grade.student, "causes": grade.causes,
                        "review": grade.review, "isolation": grade.isolation, "isolation_text": isolation_text(grade)},
     }
+    if grade.lms:
+        report["extra_data"]["lms"] = dict(grade.lms)
+    return report
 
 
 def gradescope_results(official: Grade, rubric: Rubric, practice: Grade | None = None) -> dict:

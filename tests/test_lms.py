@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -262,6 +263,9 @@ def test_members_with_nothing_to_grade_get_rows_without_spark(tmp_path: Path) ->
     assert rows["100003"]["student"] == "Kim_Li_100003" and rows["100003"]["status"] == "rejected"
     assert "only notes.pdf" in rows["100003"]["reason"] and rows["100003"]["lms_name"] == "Kim Li"
     assert (tmp_path / "out" / "Kim_Li_100003" / "feedback.md").is_file()
+    report = json.loads((tmp_path / "out" / "Kim_Li_100003" / "results.json").read_text())
+    assert report["extra_data"]["lms"] == {"lms": "Moodle", "lms_id": "100003", "lms_name": "Kim Li",
+                                           "lms_submitted": "Monday, 30 November 2026, 9:14 PM"}
 
 
 @pytest.mark.spark
