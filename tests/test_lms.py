@@ -320,3 +320,10 @@ def test_grade_on_a_glob_of_a_moodle_folder_writes_rows_and_the_worksheet(tmp_pa
     assert [(r["Identifier"], r["Grade"]) for r in rows] == [("Participant 100003", "0"), ("Participant 100004", "0")]
     assert "only report.docx" in rows[1]["Feedback comments"]
     assert "onlinetext.html" in (out / "download-notes.txt").read_text()
+
+
+def test_a_nonsense_file_time_in_a_moodle_download_is_no_date() -> None:
+    from grader.lms.moodle import when
+
+    assert when((2026, 0, 0, 0, 0, 0)) == "" and when(None) == ""
+    assert when((2026, 12, 1, 0, 5, 0)) == "Tuesday, 1 December 2026, 12:05 AM"

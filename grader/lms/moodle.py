@@ -21,9 +21,12 @@ def matches(name: str) -> bool:
 
 def when(stamp: tuple[int, ...] | None) -> str:
     """A file's time in the download as Moodle writes dates ("Monday, 30 November 2026, 9:14 PM")."""
-    if not stamp:
+    try:
+        at = datetime(*stamp[:6]) if stamp else None
+    except ValueError:  # a zip's DOS date may be nonsense (month 0): then the download does not say
+        at = None
+    if at is None:
         return ""
-    at = datetime(*stamp[:6])
     return f"{at:%A}, {at.day} {at:%B %Y}, {at.hour % 12 or 12}:{at:%M %p}"
 
 
