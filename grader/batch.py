@@ -18,6 +18,7 @@ from pathlib import Path
 from grader.engine import grade_folder
 from grader.golden import Expected
 from grader.intake import IntakeLimits, student_id, take_in
+from grader.lms.members import Member
 from grader.reports import write_gradebook, write_junit, write_submission_reports
 from grader.rubric import Rubric
 from grader.sandbox.isolation import Isolation
@@ -46,6 +47,17 @@ def report_names(paths: list[Path]) -> dict[Path, str]:
     return names
 
 
+def _apart(members: list[Member], taken: set[str]) -> list[Member]:
+    """Members whose report folder an ordinary path of the same batch has taken get -2, -3..."""
+    for member in members:
+        base, n = member.student, 1
+        while member.student in taken:
+            n += 1
+            member.student = f"{base}-{n}"
+        taken.add(member.student)
+    return members
+
+
 def shard(paths: list[Path], index: int, count: int) -> list[Path]:
     """Shard ``index`` of ``count`` (1-based): every count-th path in sorted order."""
     ordered = sorted(paths, key=lambda p: p.as_posix())
@@ -65,13 +77,27 @@ class Grading:
     intake: IntakeLimits = field(default_factory=IntakeLimits)
 
 
-def grade_path(path: Path, grading: Grading, name: str | None = None) -> Grade:
-    """Intake then grade one path (zip or folder); never raises."""
+def grade_member(member: Member, grading: Grading) -> Grade:
+    """One student of an LMS's download: what was found for them taken in as any upload, named as the LMS names them."""
+    if member.path is None:
+        grade = rejected(member.student, member.source or "-", member.reason, grading.rubric)
+    else:
+        writer = "".join(part.capitalize() for part in member.name.replace("_", " ").split())
+        grade = grade_path(member.path, grading, member.student, writer or member.student)
+        grade.source = member.source
+    grade.notes = list(dict.fromkeys([*member.notes, *grade.notes]))
+    grade.lms = member.lms_columns()
+    return grade
+
+
+def grade_path(path: Path, grading: Grading, name: str | None = None, writer: str | None = None) -> Grade:
+    """Intake then grade one path (zip or folder); never raises. ``writer``: the name the intake's advice
+    suggests for a re-created zip, when the path's own name does not say who wrote it."""
     scratch = Path(tempfile.mkdtemp(prefix="dsc650-intake-"))
     student = name or student_id(path.name)
     rubric = grading.rubric
     try:
-        intake = take_in(path, scratch, grading.intake)
+        intake = take_in(path, scratch, grading.intake, writer)
         if intake.folder is None:
             grade = rejected(student, path.name, intake.reason or "The submission could not be read.", rubric)
             grade.notes = list(intake.notes)
@@ -91,14 +117,17 @@ def grade_path(path: Path, grading: Grading, name: str | None = None) -> Grade:
 
 
 def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 1,
-                on_done: Callable[[Grade], None] | None = None) -> BatchResult:
-    """Grade every path (``jobs`` at once) and write every report; one row per path, whatever happens."""
+                on_done: Callable[[Grade], None] | None = None, members: list[Member] | None = None) -> BatchResult:
+    """Grade every path and every member of an LMS's download (``jobs`` at once) and write every report;
+    one row per path or member, whatever happens."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     grades: list[Grade] = []
     names = report_names(paths)
+    members = _apart(members or [], set(names.values()))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(grade_path, p, grading, names[p]) for p in paths]
+        futures += [pool.submit(grade_member, m, grading) for m in members]
         for future in as_completed(futures):
             grade = future.result()
             grades.append(grade)

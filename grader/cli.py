@@ -84,6 +84,33 @@ def _rubric(path: Path | None):  # -> Rubric
 
 DATA_DIR = click.Path(file_okay=False, exists=True, path_type=Path)
 SIZES = click.Choice(["small", "real"])
+LMS_KINDS = ["blackboard", "canvas", "moodle"]
+
+
+def _downloads(paths: list[Path], lms: str, scratch: Path) -> tuple[list[Path], list, list[str], set[str]]:
+    """The paths that are LMS downloads split into members (the rest stay ordinary uploads), the
+    download's own notes (files of no student...), and the LMSs they came from."""
+    from grader.intake import DOWNLOAD_LIMITS, Rejected
+    from grader.lms.detect import detect, glob_of_one, split
+
+    ordinary, members, notes, kinds = [], [], [], set()
+    only: set[str] | None = None
+    if lms != "none" and (glob := glob_of_one(paths)) and lms in ("auto", glob[1]):
+        only, paths = {p.name for p in paths}, [glob[0]]  # a glob of an unzipped download: one download
+    for n, path in enumerate(paths):
+        kind = None if lms == "none" else (detect(path, only) if lms == "auto" else lms)
+        if kind is None:
+            ordinary.append(path)
+            continue
+        try:
+            download = split(path, scratch / str(n), DOWNLOAD_LIMITS, kind, only)
+        except Rejected as refusal:
+            raise UserError(str(refusal)) from None
+        click.echo(f"{path}: a {download.lms} download of {len(download.members)} student(s)", err=True)
+        members += download.members
+        notes += [f"{path.name}: {note}" for note in download.notes]
+        kinds.add(kind)
+    return ordinary, members, notes, kinds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,18 +135,31 @@ def main() -> None:
               help="How student code is confined: auto takes the strongest this machine allows (README, \"Where the grader runs\").")
 @click.option("--feedback", type=click.Choice(["full", "summary"]),
               help="Quote expected rows in feedback (full) or not (summary). Default: full on the bundled fixtures, the rubric's choice on other data.")
+@click.option("--lms", type=click.Choice(["auto", *LMS_KINDS, "none"]), default="auto", show_default=True,
+              help="Which LMS's bulk download a PATH is: auto tells it by its names; none grades each PATH as one upload.")
+@click.option("--column", help="The grade file's score column, e.g. Blackboard's 'Assignment 8 [Total Pts: 26 Score] |123456' or Canvas's 'Assignment 8 (4321)'.")
 def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | None, data_dir: Path | None, seed: int | None,
           size: str, rubric_path: Path | None, shard: tuple[int, int] | None, class_archive: bool, isolation: str,
-          feedback: str | None) -> None:
-    """Grade submissions (zips, folders or globs) and write reports to --out."""
+          feedback: str | None, lms: str, column: str | None) -> None:
+    """Grade submissions (zips, folders or globs, or an LMS's bulk download) and write reports to --out."""
     if data_dir and seed is not None:
         raise click.UsageError("--data-dir and --seed exclude each other")
-    submissions = _expand(paths)
+    with tempfile.TemporaryDirectory(prefix="dsc650-download-") as scratch:
+        submissions, members, notes, kinds = _downloads(_expand(paths), lms, Path(scratch))
+        _grade(submissions, members, notes, kinds, out_dir, jobs, timeout, data_dir, seed, size, rubric_path, shard,
+               class_archive, isolation, feedback, column)
+
+
+def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[str], out_dir: Path, jobs: int,
+           timeout: float | None, data_dir: Path | None, seed: int | None, size: str, rubric_path: Path | None,
+           shard: tuple[int, int] | None, class_archive: bool, isolation: str, feedback: str | None,
+           column: str | None) -> None:
     if shard:
         from grader.batch import shard as take_shard
 
         submissions = take_shard(submissions, *shard)
-        click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions)} submission(s)", err=True)
+        members = sorted(members, key=lambda m: m.student)[shard[0] - 1 :: shard[1]]
+        click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions) + len(members)} submission(s)", err=True)
     rubric = _rubric(rubric_path)
     _need_java()
     from grader import class_archive as archive
@@ -155,10 +195,50 @@ def grade(paths: tuple[str, ...], out_dir: Path, jobs: int, timeout: float | Non
         hidden = data_dir != BUNDLED_DATA
         redact = (feedback or (rubric.hidden_feedback if hidden else "full")) == "summary"
         grading = Grading(data_dir, expected, rubric, limits, confinement, redact)
-        with Progress(len(submissions)) as progress:
-            result = grade_batch(submissions, out_dir, grading, jobs=jobs, on_done=progress.done)
+        with Progress(len(submissions) + len(members)) as progress:
+            result = grade_batch(submissions, out_dir, grading, jobs=jobs, on_done=progress.done, members=members)
         progress.summary(result.grades, rubric, out_dir)
+    if notes:
+        (out_dir / "download-notes.txt").write_text("".join(f"{note}\n" for note in notes), encoding="utf-8")
+        for note in notes:
+            click.echo(f"note: {note}", err=True)
+    if len(kinds) == 1 and not submissions:
+        _export(out_dir / "gradebook.csv", kinds.pop(), rubric, column)
+    elif kinds:
+        click.echo("no LMS grade file: the gradebook mixes LMS downloads with other uploads (or several LMSs); "
+                   "write one with `grader lms-export --lms ...`", err=True)
     sys.exit(1 if result.grader_errors else 0)
+
+
+def _export(gradebook: Path, kind: str, rubric, column: str | None, out: Path | None = None) -> None:  # rubric: Rubric
+    from grader.lms.export import ExportError, export
+
+    try:
+        written, warnings = export(gradebook, kind, rubric, column, out)
+    except ExportError as error:
+        raise UserError(str(error)) from None
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {written}: import it in {kind.capitalize()} (README, \"From an LMS's download to its import\")", err=True)
+
+
+@main.command("lms-export")
+@click.argument("gradebook", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--lms", "kind", type=click.Choice(LMS_KINDS), help="The LMS to write for (default: the one the gradebook's students came from).")
+@click.option("--column", help="The score column's header, with the LMS's id for it (see `grader grade --help`).")
+@click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="The rubric the gradebook was graded with.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Where to write (default: beside the gradebook).")
+def lms_export(gradebook: Path, kind: str | None, column: str | None, rubric_path: Path | None, out_path: Path | None) -> None:
+    """Write the grade file an LMS imports from an earlier run's GRADEBOOK (gradebook.csv)."""
+    from grader.lms.export import ExportError, read_gradebook, source_lms
+
+    try:
+        kind = kind or source_lms(read_gradebook(gradebook))
+    except ExportError as error:
+        raise UserError(str(error)) from None
+    if kind is None:
+        raise UserError(f"{gradebook} did not come from one LMS's download: say which LMS with --lms")
+    _export(gradebook, kind, _rubric(rubric_path), column, out_path)
 
 
 @main.command()

@@ -44,6 +44,11 @@ class IntakeLimits:
     max_entries: int = 2000  # an inner zip's entries included
 
 
+# A class's bulk download: any one file as big as one upload may be, the whole as a class of a hundred's.
+DOWNLOAD_LIMITS = IntakeLimits(max_total_bytes=2 * 2**30, max_entry_bytes=50 * 2**20, max_entries=20_000)
+DOWNLOAD_FIX = "download it again from the LMS, unchanged"
+
+
 @dataclass
 class Intake:
     source: Path
@@ -95,15 +100,26 @@ def _candidates(root: Path) -> list[tuple[Path, list[str]]]:
     return sorted(found, key=rank)
 
 
-def take_in(path: Path, scratch: Path, limits: IntakeLimits) -> Intake:
-    """Take in one upload; anything wrong with the input becomes ``Intake.reason``, never an exception."""
+def take_in(path: Path, scratch: Path, limits: IntakeLimits, student: str | None = None) -> Intake:
+    """Take in one upload; anything wrong with the input becomes ``Intake.reason``, never an exception.
+    ``student``: who it is when the file's name does not say (an LMS's download names the student)."""
     path = Path(path)
-    intake = Intake(source=path, student=student_id(path.name))
+    intake = Intake(source=path, student=student or student_id(path.name))
     try:
         _Taker(intake, Path(scratch), limits).run()
     except Rejected as refusal:
         intake.folder, intake.reason = None, str(refusal)
     return intake
+
+
+def unpack_download(path: Path, dest: Path, limits: IntakeLimits) -> list[str]:
+    """Unzip an LMS's bulk download under the checks every upload gets (each student's own zip inside it is
+    taken in later, as any upload); raises Rejected, whose advice is the instructor's, not a student's."""
+    intake = Intake(source=Path(path), student="download")
+    taker = _Taker(intake, Path(dest), limits, fix=DOWNLOAD_FIX)
+    Path(dest).mkdir(parents=True)
+    taker.unzip(Path(path), Path(dest), f"The download {_show(Path(path).name)}")
+    return intake.notes
 
 
 @dataclass
@@ -113,10 +129,15 @@ class _Taker:
     limits: IntakeLimits
     entries: int = 0  # counted over the outer and the inner zip: the limits apply to the total
     written: int = 0
+    fix: str = ""  # what to do instead of re-creating the zip: an LMS's download is not the student's to re-create
 
     @property
     def command(self) -> str:
         return f"`zip -r assignment08_{self.intake.student}.zip assignment08`"
+
+    @property
+    def remedy(self) -> str:
+        return self.fix or f"re-create the zip with {self.command}"
 
     def run(self) -> None:
         path, name, fix = self.intake.source, _show(self.intake.source.name), f"re-create the zip with {self.command}"
@@ -171,7 +192,7 @@ class _Taker:
 
     def unzip(self, archive: Path, dest: Path, label: str) -> None:
         """Check every entry against the central directory, then stream the kept ones out under dest."""
-        fix = f"re-create the zip with {self.command}"
+        fix = self.remedy
         try:
             self.count(_declared_count(archive), label)  # before zipfile builds one ZipInfo per entry
             with zipfile.ZipFile(archive) as zf:
@@ -204,9 +225,10 @@ class _Taker:
 
     def count(self, count: int | None, label: str) -> None:
         if count is not None and self.entries + count > self.limits.max_entries:
+            advice = self.fix or (f"zip only your assignment08 folder (no data, virtual environments or caches) "
+                                  f"with {self.command}")
             raise Rejected(f"{label} holds {self.entries + count} entries, more than the limit of "
-                           f"{self.limits.max_entries}; zip only your assignment08 folder (no data, virtual "
-                           f"environments or caches) with {self.command}.")
+                           f"{self.limits.max_entries}; {advice}.")
 
     def plan(self, zf: zipfile.ZipFile, label: str, fix: str) -> tuple[list, set[str]]:
         """Check every entry and the declared sizes: (entry, name, parts) to extract, and the clutter ignored."""

@@ -22,6 +22,7 @@ from grader.sandbox.isolation import DESCRIPTIONS
 from grader.verdict import CheckResult, Grade
 
 GRADEBOOK_FIELDS = ["student", "file", "score", "max_score", "status"]
+LMS_FIELDS = ["lms", "lms_id", "lms_name", "lms_submitted"]  # only when a grade came from an LMS's download
 REDACTED = "(the expected rows of this dataset are not shown)"
 
 
@@ -53,7 +54,7 @@ def check_text(check: CheckResult, redacted: bool = False, part_notes: list[str]
 
 
 def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
-    """Gradescope's results.json for one submission."""
+    """Gradescope's results.json for one submission (with the LMS's identity when it came from a download)."""
     tests = [
         {
             "name": f"{prefix}{check.part} {check.title}",
@@ -66,7 +67,7 @@ def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
         }
         for check in grade.checks
     ]
-    return {
+    report = {
         "score": grade.score,
         "max_score": grade.max_score,
         "execution_time": grade.seconds,
@@ -77,6 +78,9 @@ def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
         "extra_data": {"status": grade.status, "notes": grade.notes, "student": grade.student, "causes": grade.causes,
                        "review": grade.review, "isolation": grade.isolation, "isolation_text": isolation_text(grade)},
     }
+    if grade.lms:
+        report["extra_data"]["lms"] = dict(grade.lms)
+    return report
 
 
 def gradescope_results(official: Grade, rubric: Rubric, practice: Grade | None = None) -> dict:
@@ -150,7 +154,12 @@ def short_reason(grade: Grade) -> str:
 
 
 def write_gradebook(grades: list[Grade], rubric: Rubric, path: Path) -> None:
+    """One row per grade; from an LMS's download also the LMS's identity of each student and the notes
+    (older attempts not graded, files beside the graded ones), which the LMS's grade file is written from."""
     fields = GRADEBOOK_FIELDS + list(rubric.parts) + ["isolation", "review", "reason"]
+    lms = any(g.lms for g in grades)
+    if lms:
+        fields = fields[:1] + LMS_FIELDS + fields[1:] + ["notes"]
     with Path(path).open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -159,6 +168,8 @@ def write_gradebook(grades: list[Grade], rubric: Rubric, path: Path) -> None:
                    "max_score": points(grade.max_score), "status": grade.status, "isolation": grade.isolation or "-",
                    "review": " ".join(grade.review), "reason": short_reason(grade)}
             row.update({part: points(got) for part, (got, _) in grade.part_scores(rubric).items()})
+            if lms:
+                row.update({key: grade.lms.get(key, "") for key in LMS_FIELDS}, notes="; ".join(grade.notes))
             writer.writerow(row)
 
 

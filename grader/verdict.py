@@ -40,6 +40,7 @@ class Grade:
     causes: dict[str, str] = field(default_factory=dict)  # part -> why it could not run at all
     part_notes: dict[str, list[str]] = field(default_factory=dict)  # part -> what each of its checks should also say
     redacted: bool = False  # a hidden dataset's verdict: reports leave out the expected rows
+    lms: dict[str, str] = field(default_factory=dict)  # from an LMS's download: who the LMS says the student is
 
     @property
     def score(self) -> float:
