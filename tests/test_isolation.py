@@ -43,7 +43,7 @@ _PROJECT = _Path(_grader.__file__).resolve().parent.parent
 """
 INTRUDER_FEED = FIND + f"""import subprocess as _sp, sys as _sys
 _sp.Popen(["sleep", {SLEEP!r}], start_new_session=True, stdout=_sp.DEVNULL, stderr=_sp.DEVNULL)
-for _target in (_PROJECT / "grader" / "__init__.py", _PROJECT / "fixtures" / "expected" / "joined.jsonl",
+for _target in (_PROJECT / "grader" / "__init__.py", _PROJECT / "fixtures" / "expected" / "joined.parquet",
                 _PROJECT / "fixtures" / "data" / "{TAG}.parquet", _Path({str(SITE)!r}) / "{TAG}.pth"):
     try:
         with open(_target, "a") as _handle:
@@ -56,7 +56,7 @@ except OSError:
     pass
 """
 INTRUDER_QUERIES = FIND + """try:
-    _GOLDEN = (_PROJECT / "fixtures" / "expected" / "joined.jsonl").read_text()
+    _GOLDEN = (_PROJECT / "fixtures" / "expected" / "joined.parquet").read_bytes()
     exec((_PROJECT / "solution" / "assignment08" / "stream_queries.py").read_text())
 except OSError:
     pass
