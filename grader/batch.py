@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.classreport.load import keep_code
 from grader.engine import grade_folder
 from grader.golden import Expected
 from grader.intake import IntakeLimits, student_id, take_in
@@ -65,8 +66,9 @@ class Grading:
     intake: IntakeLimits = field(default_factory=IntakeLimits)
 
 
-def grade_path(path: Path, grading: Grading, name: str | None = None) -> Grade:
-    """Intake then grade one path (zip or folder); never raises."""
+def grade_path(path: Path, grading: Grading, name: str | None = None, out_dir: Path | None = None) -> Grade:
+    """Intake then grade one path (zip or folder); never raises. With ``out_dir``, its code is kept
+    in its report folder for the class report's similarity check."""
     scratch = Path(tempfile.mkdtemp(prefix="dsc650-intake-"))
     student = name or student_id(path.name)
     rubric = grading.rubric
@@ -76,6 +78,8 @@ def grade_path(path: Path, grading: Grading, name: str | None = None) -> Grade:
             grade = rejected(student, path.name, intake.reason or "The submission could not be read.", rubric)
             grade.notes = list(intake.notes)
             return grade
+        if out_dir is not None:
+            keep_code(intake.folder, out_dir / student)
         grade = grade_folder(intake.folder, grading.data_dir, grading.expected, rubric, grading.limits, student,
                              path.name, grading.isolation)
         grade.notes = list(dict.fromkeys([*intake.notes, *grade.notes]))
@@ -98,7 +102,7 @@ def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 
     grades: list[Grade] = []
     names = report_names(paths)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_path, p, grading, names[p]) for p in paths]
+        futures = [pool.submit(grade_path, p, grading, names[p], out_dir) for p in paths]
         for future in as_completed(futures):
             grade = future.result()
             grades.append(grade)
@@ -114,4 +118,10 @@ def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 
                 on_done(grade)
     write_gradebook(grades, grading.rubric, out_dir / "gradebook.csv")
     write_junit(grades, out_dir / "junit.xml")
+    try:
+        from grader.classreport.render import write_class_report  # jinja2, matplotlib, copydetect: only now
+
+        write_class_report(out_dir)
+    except Exception:  # a fault in the class report costs the class report only: the grades stand
+        print(f"grader error writing the class report:\n{traceback.format_exc()}", file=sys.stderr)
     return BatchResult(grades=grades, grader_errors=sum(g.status == "error" for g in grades))
