@@ -18,7 +18,8 @@ def _locals(tree: ast.Module) -> set[str]:
         for node in ast.walk(function):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 names.add(node.id)
-    names -= arguments
+    in_fstrings = {n.id for s in ast.walk(tree) if isinstance(s, ast.JoinedStr) for n in ast.walk(s) if isinstance(n, ast.Name)}
+    names -= arguments | in_fstrings  # tokenize (3.11) does not look inside f-strings: renaming there would break the code
     module_level = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     return names - module_level
 

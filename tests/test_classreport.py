@@ -74,6 +74,7 @@ def test_the_batch_writes_a_class_report_whose_counts_are_the_grades(batch: Batc
     reasons = {g.student: g.reason or [c.summary for c in g.checks if not c.passed] for g in graded}
     assert data["parts"]["8.2b"] == [1, 3] and data["parts"]["8.1"] == [3, 3], reasons
     assert data["isolation"].total() == 3
+    assert grades["CopyCat"].score == grades["SpeedSam"].score < grades["RightRita"].score == grades["RightRita"].max_score, reasons
 
 
 def test_group_by_speed_is_named_in_feedback_and_counted_by_label(batch: Batch) -> None:

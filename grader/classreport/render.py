@@ -25,7 +25,7 @@ REPORT = "class-report.html"
 SIMILARITY_CSV = "similarity.csv"
 SLOW = 2.0  # a grading is unusually slow past this many times the batch's median
 TIMED_OUT = re.compile(r"the time limit for this part")
-SHOWN_PAIRS = 10  # side-by-side views on the page; similarity.csv lists every compared pair
+SHOWN_PAIRS = 10  # pairs listed on the page (side by side when flagged); similarity.csv lists up to similarity.EXACT
 
 
 @dataclass
