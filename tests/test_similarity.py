@@ -61,3 +61,37 @@ def test_it_costs_seconds_for_a_class(tmp_path: Path) -> None:
     began = time.perf_counter()
     pairs = compare(codes)
     assert time.perf_counter() - began < 30 and len(pairs) == 100
+
+
+def test_a_merged_ci_batch_gets_a_report_whose_links_reach_each_shards_folders(tmp_path: Path) -> None:
+    """`grader report` on the CI example's merged layout (the gradebook at the top, each shard's
+    student folders under shards/): no JVM, the reports are written here as a batch writes them."""
+    import csv
+    import json
+    import re
+
+    from grader.classreport.load import keep_code
+    from grader.classreport.render import write_class_report
+
+    assert REFERENCE is not None
+    rows = []
+    for shard, (student, folder) in enumerate([("Ann", REFERENCE), ("Bob", disguise(REFERENCE, tmp_path / "bob"))], 1):
+        home = tmp_path / "out" / "shards" / f"reports-shard-{shard}" / student
+        home.mkdir(parents=True)
+        keep_code(folder, home)
+        test = {"name": "8.2c Outer rows", "number": "joined.unmatched", "score": 0, "max_score": 3, "status": "failed",
+                "output": "0 of 3 rows", "extra_data": {"part": "8.2c", "labels": ["inner join"]}}
+        (home / "results.json").write_text(json.dumps({"execution_time": 10.0 * shard, "tests": [test], "extra_data": {}}))
+        (home / "feedback.md").write_text(f"# {student}\n")
+        rows.append({"student": student, "file": f"{student}.zip", "score": "0", "max_score": "3", "status": "graded",
+                     "isolation": "unconfined", "review": "", "reason": "joined.unmatched"})
+    with (tmp_path / "out" / "gradebook.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    page = write_class_report(tmp_path / "out").read_text(encoding="utf-8")
+    links = set(re.findall(r'class="student" href="([^"]+)"', page))
+    assert links == {"shards/reports-shard-1/Ann/feedback.md", "shards/reports-shard-2/Bob/feedback.md"}
+    assert all((tmp_path / "out" / link).is_file() for link in links)
+    assert 'data-label="inner join"><b>inner join</b> (2)' in page
+    assert "1 pair(s) flagged" in page.replace('<span id="flagged-count">', "").replace("</span>", "")

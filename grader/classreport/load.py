@@ -63,20 +63,30 @@ def load(out_dir: Path) -> list[Student]:
             student = Student(name=row["student"], file=row["file"], score=float(row["score"]), max_score=float(row["max_score"]),
                               status=row["status"], isolation=row.get("isolation", "-"), review=row.get("review", "").split(),
                               reason=row.get("reason", ""))
-            results = out_dir / student.name / "results.json"
+            folder = student_folder(out_dir, student.name)
+            results = folder / "results.json"
             if results.is_file():
                 data = json.loads(results.read_text(encoding="utf-8"))
                 student.seconds = float(data.get("execution_time") or 0)
                 student.tests = [_test(t) for t in data.get("tests", [])]
                 student.causes = dict((data.get("extra_data") or {}).get("causes") or {})
-            if (out_dir / student.name / "feedback.md").is_file():
-                student.feedback = f"{student.name}/feedback.md"
+            if (folder / "feedback.md").is_file():
+                student.feedback = (folder / "feedback.md").relative_to(out_dir).as_posix()
             students.append(student)
     return students
 
 
+def student_folder(out_dir: Path, student: str) -> Path:
+    """A student's report folder: ``OUT/student``, or under a shard's folder copied into OUT
+    (``OUT/shards/reports-shard-2/student``, as the CI example's merge job lays them out)."""
+    for folder in [out_dir / student, *sorted(out_dir.glob(f"*/{student}")), *sorted(out_dir.glob(f"*/*/{student}"))]:
+        if (folder / "results.json").is_file():
+            return folder
+    return out_dir / student
+
+
 def code_of(out_dir: Path, student: str) -> Path | None:
-    folder = Path(out_dir) / student / CODE_FOLDER
+    folder = student_folder(Path(out_dir), student) / CODE_FOLDER
     return folder if folder.is_dir() else None
 
 
