@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.classreport.load import keep_code
 from grader.engine import grade_folder
 from grader.golden import Expected
 from grader.intake import IntakeLimits, student_id, take_in
@@ -77,22 +78,24 @@ class Grading:
     intake: IntakeLimits = field(default_factory=IntakeLimits)
 
 
-def grade_member(member: Member, grading: Grading) -> Grade:
+def grade_member(member: Member, grading: Grading, out_dir: Path | None = None) -> Grade:
     """One student of an LMS's download: what was found for them taken in as any upload, named as the LMS names them."""
     if member.path is None:
         grade = rejected(member.student, member.source or "-", member.reason, grading.rubric)
     else:
         writer = "".join(part.capitalize() for part in member.name.replace("_", " ").split())
-        grade = grade_path(member.path, grading, member.student, writer or member.student)
+        grade = grade_path(member.path, grading, member.student, writer or member.student, out_dir)
         grade.source = member.source
     grade.notes = list(dict.fromkeys([*member.notes, *grade.notes]))
     grade.lms = member.lms_columns()
     return grade
 
 
-def grade_path(path: Path, grading: Grading, name: str | None = None, writer: str | None = None) -> Grade:
+def grade_path(path: Path, grading: Grading, name: str | None = None, writer: str | None = None,
+               out_dir: Path | None = None) -> Grade:
     """Intake then grade one path (zip or folder); never raises. ``writer``: the name the intake's advice
-    suggests for a re-created zip, when the path's own name does not say who wrote it."""
+    suggests for a re-created zip, when the path's own name does not say who wrote it. With ``out_dir``,
+    its code is kept in its report folder for the class report's similarity check."""
     scratch = Path(tempfile.mkdtemp(prefix="dsc650-intake-"))
     student = name or student_id(path.name)
     rubric = grading.rubric
@@ -102,6 +105,8 @@ def grade_path(path: Path, grading: Grading, name: str | None = None, writer: st
             grade = rejected(student, path.name, intake.reason or "The submission could not be read.", rubric)
             grade.notes = list(intake.notes)
             return grade
+        if out_dir is not None:
+            keep_code(intake.folder, out_dir / student)
         grade = grade_folder(intake.folder, grading.data_dir, grading.expected, rubric, grading.limits, student,
                              path.name, grading.isolation)
         grade.notes = list(dict.fromkeys([*intake.notes, *grade.notes]))
@@ -126,8 +131,8 @@ def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 
     names = report_names(paths)
     members = _apart(members or [], set(names.values()))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_path, p, grading, names[p]) for p in paths]
-        futures += [pool.submit(grade_member, m, grading) for m in members]
+        futures = [pool.submit(grade_path, p, grading, names[p], None, out_dir) for p in paths]
+        futures += [pool.submit(grade_member, m, grading, out_dir) for m in members]
         for future in as_completed(futures):
             grade = future.result()
             grades.append(grade)
@@ -143,4 +148,10 @@ def grade_batch(paths: list[Path], out_dir: Path, grading: Grading, jobs: int = 
                 on_done(grade)
     write_gradebook(grades, grading.rubric, out_dir / "gradebook.csv")
     write_junit(grades, out_dir / "junit.xml")
+    try:
+        from grader.classreport.render import write_class_report  # jinja2, matplotlib, copydetect: only now
+
+        write_class_report(out_dir)
+    except Exception:  # a fault in the class report costs the class report only: the grades stand
+        print(f"grader error writing the class report:\n{traceback.format_exc()}", file=sys.stderr)
     return BatchResult(grades=grades, grader_errors=sum(g.status == "error" for g in grades))

@@ -242,6 +242,17 @@ def lms_export(gradebook: Path, kind: str | None, column: str | None, rubric_pat
 
 
 @main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def report(out_dir: Path) -> None:
+    """Rebuild OUT_DIR's class-report.html and similarity.csv from the reports there (gradebook.csv, results.json)."""
+    if not (out_dir / "gradebook.csv").is_file():
+        raise UserError(f"{out_dir} has no gradebook.csv: give the --out folder of a `grader grade` run")
+    from grader.classreport.render import SIMILARITY_CSV, write_class_report
+
+    click.echo(f"wrote {write_class_report(out_dir)} and {out_dir / SIMILARITY_CSV}")
+
+
+@main.command()
 @click.option("--data-dir", type=DATA_DIR, callback=_dataset, help="Dataset (default: the bundled fixtures).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/expected).")
 def regenerate(data_dir: Path | None, out_dir: Path | None) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from grader.checks import feed, queries
+from grader.checks import diagnoses, feed, queries
 from grader.checks.base import Context, Finding
 from grader.checks.registry import CHECKS
 from grader.contract import START
@@ -77,5 +77,6 @@ def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, st
             max_score=item.points, passed=finding.passed, summary=finding.summary, details=finding.details,
             notes=finding.notes, evidence=finding.evidence, cause="" if finding.passed else found.get(item.part, ""),
             review=finding.review,
+            labels=[] if finding.passed else diagnoses.labels([finding.summary, *finding.evidence, *finding.details]),
         ))  # fmt: skip
     return results, found, part_notes(ctx, rubric)

@@ -56,4 +56,5 @@ class Progress:
             table.add_row(grade.student, f"{_points(grade.score)}/{_points(grade.max_score)}",
                           *(f"{_points(a)}/{_points(b)}" for a, b in parts.values()), grade.status, short_reason(grade)[:80])
         Console(width=max(Console().width, 140)).print(table)
-        print(f"reports: {out_dir}/gradebook.csv, {out_dir}/junit.xml, {out_dir}/<student>/results.json and feedback.md")
+        print(f"reports: {out_dir}/gradebook.csv, {out_dir}/junit.xml, {out_dir}/<student>/results.json and feedback.md; "
+              f"the class: {out_dir}/class-report.html, {out_dir}/similarity.csv")

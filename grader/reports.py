@@ -64,6 +64,7 @@ def results_json(grade: Grade, rubric: Rubric, prefix: str = "") -> dict:
             "status": "passed" if check.passed else "failed",
             "output": check_text(check, grade.redacted, grade.part_notes.get(check.part)),
             "visibility": "visible",
+            "extra_data": {"part": check.part, "labels": check.labels},
         }
         for check in grade.checks
     ]

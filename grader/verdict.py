@@ -22,6 +22,7 @@ class CheckResult:
     evidence: list[str] = field(default_factory=list)  # lines quoting expected rows (left out when redacted)
     cause: str = ""  # the part's root cause (a crash, an import error), said before anything else
     review: bool = False  # the grader could not judge this check: an instructor should
+    labels: list[str] = field(default_factory=list)  # its diagnoses' stable names (grader.checks.diagnoses)
 
 
 @dataclass

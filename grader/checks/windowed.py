@@ -7,6 +7,7 @@ from datetime import datetime
 from itertools import pairwise
 
 from grader.checks.base import Context, Finding, check, short
+from grader.checks.grouping import several_rows
 from grader.checks.queries import part_errors, unusable
 from grader.compare.rows import PRECISION, RowDiff, compare_rows
 from grader.contract import WATERMARK, WINDOW, WINDOW_SECONDS
@@ -135,6 +136,7 @@ def final(ctx: Context) -> Finding:
     evidence = [f"{_window(w)}: expected mean_speed {w['mean_speed']:.4g}, got {g['mean_speed']}" for w, g in diff.differing[:3]]
     evidence += [f"missing: {_window(w)} (expected mean_speed {w['mean_speed']:.4g})" for w in diff.missing[:2]]
     details = [f"unexpected: {_window(g)}" for g in diff.unexpected[:2]]
+    details = several_rows(rows, lambda: _speeds(ctx)) + details
     details += _final_hints(ctx, got, diff.differing, complete) + part_errors(ctx, "8.2b")
     return Finding(False, f"{diff.matched} of {diff.expected} windows end with the right mean speed "
                    f"({diff.n_differing} wrong, {diff.n_missing} missing, {diff.n_unexpected} unexpected).",
