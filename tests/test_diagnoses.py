@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import re
 
+import pyarrow as pa
 import pytest
 
 from grader.checks import diagnoses
@@ -85,7 +86,7 @@ def _row(index: int, start: str, mean: float, route: str = "r1") -> dict:
 
 def test_rows_grouped_by_speed_are_named_with_the_column() -> None:
     speeds = {("2026-01-01T00:00:15.000000Z", "r1"): [3.0, 4.0, 4.0]}
-    rows = SinkRows(rows=[_row(0, "15", 3.0), _row(0, "15", 4.0), _row(1, "15", 4.0)])
+    rows = SinkRows(table=pa.Table.from_pylist([_row(0, "15", 3.0), _row(0, "15", 4.0), _row(1, "15", 4.0)]))
     [line] = several_rows(rows, lambda: speeds)
     assert "several rows for one window and route" in line and "2 rows" in line
     assert "speed (each row's mean_speed is one speed value" in line
@@ -95,12 +96,12 @@ def test_rows_grouped_by_speed_are_named_with_the_column() -> None:
 
 def test_one_row_per_window_and_batch_is_no_mistake() -> None:
     called = []
-    rows = SinkRows(rows=[_row(0, "15", 3.5), _row(1, "15", 3.7), _row(1, "15", 2.0, route="r2")])
+    rows = SinkRows(table=pa.Table.from_pylist([_row(0, "15", 3.5), _row(1, "15", 3.7), _row(1, "15", 2.0, route="r2")]))
     assert several_rows(rows, lambda: called.append(1) or {}) == []
     assert not called, "the dataset is read only when rows repeat"
 
 
 def test_an_extra_column_that_is_not_speed_is_named_from_the_output() -> None:
-    rows = SinkRows(rows=[_row(0, "15", 3.5), _row(0, "15", 9.0)], extra=["course"])
+    rows = SinkRows(table=pa.Table.from_pylist([_row(0, "15", 3.5), _row(0, "15", 9.0)]), extra=["course"])
     [line] = several_rows(rows, lambda: {("2026-01-01T00:00:15.000000Z", "r1"): [3.0, 4.0]})
     assert "course (a column of your output" in line
