@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -96,10 +97,13 @@ def read_step(data_dir: Path, kind: str, step: str) -> pa.Table:
     return _read_step(str(folder.resolve()), kind, changed)
 
 
+_READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read-step")  # pyarrow reads without the GIL
+
+
 @functools.lru_cache(maxsize=1024)
 def _read_step(folder: str, kind: str, changed: int | None) -> pa.Table:
     files = sorted(Path(folder).glob("*.parquet"))
-    tables = [read_parquet(f).select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for f in files]
+    tables = [t.select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for t in _READERS.map(read_parquet, files)]
     return pa.concat_tables(tables).combine_chunks() if tables else SCHEMAS[kind].empty_table()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -97,8 +98,12 @@ def _rows(ctx: Context) -> Rows:
 
 
 def _rows_read_by(ctx: Context, pool: ThreadPoolExecutor) -> Rows:
+    """Every step folder's rows against the data's: one comparison per kind over all its steps
+    (a step column in the key), and step by step only for a kind that differs, to say where."""
     found, layout = Rows(), tree(ctx)
-    for kind, step in layout.expected:
+    problems: list[tuple[int, str]] = []  # (position in layout.expected, problem): said in step order
+    read: dict[str, list[tuple[int, str, pa.Table]]] = {kind: [] for kind in KINDS}
+    for position, (kind, step) in enumerate(layout.expected):
         files = layout.inputs.get((kind, step), [])
         if not files:
             continue
@@ -107,39 +112,64 @@ def _rows_read_by(ctx: Context, pool: ThreadPoolExecutor) -> Rows:
             got, units = _read(paths, pool)
             found.units |= units
         except (UnreadableOutput, OSError, ValueError, pa.ArrowException) as error:
-            found.problems.append(f"input/{kind}/{step}: {error}")
+            problems.append((position, f"input/{kind}/{step}: {error}"))
             continue
-        wanted = read_step(ctx.data_dir, kind, step)
-        columns = [c for c in SCHEMAS[kind].names if c != "timestamp"]
         absent = [c for c in SCHEMAS[kind].names if got.num_rows and c not in got.column_names]
         if absent:
-            found.problems.append(f"input/{kind}/{step} lacks columns {', '.join(absent)}: keep every column of the data")
+            problems.append((position, f"input/{kind}/{step} lacks columns {', '.join(absent)}: keep every column of the data"))
             continue
-        diff = compare_tables(wanted, got, key=["uuid", "offset"], columns=columns)
-        found.compared += 1
-        if not diff.equal:
-            found.problems.append(
-                f"input/{kind}/{step}: expected {diff.expected} rows, got {diff.got}"
-                f" ({diff.n_missing + diff.n_differing} missing or changed, {diff.n_unexpected} unexpected)"
-            )
-        if not got.num_rows or not pa.types.is_timestamp(got.schema.field("timestamp").type) \
-                or not pa.types.is_floating(got.schema.field("offset").type):
+        read[kind].append((position, step, got))
+    for kind, steps in read.items():
+        if not steps:
             continue
-        usable = got.filter(pc.and_(got["timestamp"].is_valid(), got["offset"].is_valid()))
-        stamps = _micros_of(usable["timestamp"])
-        offsets = np.round(np.asarray(usable["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
-        found.deltas += [(kind, step, d) for d in (stamps - offsets).tolist()]
-        stored = wanted.select(["uuid", "offset", "timestamp"]).rename_columns(["uuid", "offset", "__stored"])
-        stored = stored.group_by(["uuid", "offset"]).aggregate([("__stored", "max")]).rename_columns(["uuid", "offset", "__stored"])
-        paired = usable.select(["uuid", "offset", "timestamp"]).join(stored, keys=["uuid", "offset"], join_type="inner")
-        paired = paired.filter(paired["__stored"].is_valid())
-        if paired.num_rows:
-            found.stored_example = found.stored_example or rows_of(paired.select(["__stored"]).slice(0, 1))[0]["__stored"]
-            stamp, original = _micros_of(paired["timestamp"]), _micros_of(paired["__stored"])
-            offset_us = np.round(np.asarray(paired["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
-            found.kept += int((np.abs(stamp - original) <= 1).sum())
-            found.stored_plus += int((np.abs(stamp - offset_us - original) <= 1).sum())
+        found.compared += len(steps)
+        problems += _compare_kind(ctx, kind, steps)
+        got_all = concat([_with_step(got, step) for _, step, got in steps])
+        wanted_all = concat([_with_step(read_step(ctx.data_dir, kind, step), step) for _, step, _ in steps])
+        _timestamps(found, kind, got_all, wanted_all)
+    found.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
     return found
+
+
+def _with_step(table: pa.Table, step: str) -> pa.Table:
+    return table.append_column("__step", pa.array([step] * table.num_rows, pa.string()))
+
+
+def _compare_kind(ctx: Context, kind: str, steps: list[tuple[int, str, pa.Table]]) -> list[tuple[int, str]]:
+    columns = [c for c in SCHEMAS[kind].names if c != "timestamp"]
+    got_all = concat([_with_step(got, step) for _, step, got in steps])
+    wanted_all = concat([_with_step(read_step(ctx.data_dir, kind, step), step) for _, step, _ in steps])
+    if compare_tables(wanted_all, got_all, key=["__step", "uuid", "offset"], columns=["__step", *columns]).equal:
+        return []
+    problems = []
+    for position, step, got in steps:
+        diff = compare_tables(read_step(ctx.data_dir, kind, step), got, key=["uuid", "offset"], columns=columns)
+        if not diff.equal:
+            problems.append((position, f"input/{kind}/{step}: expected {diff.expected} rows, got {diff.got}"
+                             f" ({diff.n_missing + diff.n_differing} missing or changed, {diff.n_unexpected} unexpected)"))
+    return problems
+
+
+def _timestamps(found: Rows, kind: str, got: pa.Table, wanted: pa.Table) -> None:
+    """Each row's timestamp - offset, and how many kept the data's stored timestamp (or added the offset to it)."""
+    if not got.num_rows or not pa.types.is_timestamp(got.schema.field("timestamp").type) \
+            or not pa.types.is_floating(got.schema.field("offset").type):
+        return
+    usable = got.filter(pc.and_(got["timestamp"].is_valid(), got["offset"].is_valid()))
+    stamps = _micros_of(usable["timestamp"])
+    offsets = np.round(np.asarray(usable["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
+    found.deltas += list(zip(repeat(kind), usable["__step"].to_pylist(), (stamps - offsets).tolist()))
+    stored = wanted.select(["__step", "uuid", "offset", "timestamp"]).rename_columns(["__step", "uuid", "offset", "__stored"])
+    stored = stored.group_by(["__step", "uuid", "offset"]).aggregate([("__stored", "max")])
+    stored = stored.rename_columns(["__step", "uuid", "offset", "__stored"])
+    paired = usable.select(["__step", "uuid", "offset", "timestamp"]).join(stored, keys=["__step", "uuid", "offset"], join_type="inner")
+    paired = paired.filter(paired["__stored"].is_valid())
+    if paired.num_rows:
+        found.stored_example = found.stored_example or rows_of(paired.select(["__stored"]).slice(0, 1))[0]["__stored"]
+        stamp, original = _micros_of(paired["timestamp"]), _micros_of(paired["__stored"])
+        offset_us = np.round(np.asarray(paired["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
+        found.kept += int((np.abs(stamp - original) <= 1).sum())
+        found.stored_plus += int((np.abs(stamp - offset_us - original) <= 1).sum())
 
 
 def start_micros(ctx: Context) -> int:

@@ -11,6 +11,7 @@ missing or unexpected. Only the first few of each are turned into rows, to show 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +32,11 @@ def _codes(expected: pa.Table, got: pa.Table, columns: list[str]) -> tuple[np.nd
     return matrix[: len(expected)], matrix[len(expected) :]
 
 
+def _dense(key: np.ndarray) -> np.ndarray:
+    """Integer keys renumbered 0, 1, 2... (pandas' hash factorization: several times numpy's unique)."""
+    return pd.factorize(key)[0].astype(np.int64)
+
+
 def _ids(*matrices: np.ndarray) -> list[np.ndarray]:
     """One id per distinct row of code matrices (the same row gets the same id in each): the
     columns' codes folded into one integer, made dense again whenever it would overflow."""
@@ -40,11 +46,11 @@ def _ids(*matrices: np.ndarray) -> list[np.ndarray]:
     for column in stacked.T:
         width = int(column.max(initial=-1)) + 2  # codes from -1 (null)
         if span * width >= 2**62:
-            key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+            key = _dense(key)
             span = int(key.max(initial=0)) + 1
         key = key * width + (column + 1)
         span *= width
-    ids = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64) if len(key) else key
+    ids = _dense(key) if len(key) else key
     out, at = [], 0
     for matrix in matrices:
         out.append(ids[at : at + len(matrix)])
