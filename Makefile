@@ -26,4 +26,5 @@ goldens: $(VENV)/.installed
 	$(BIN)/grader regenerate
 
 benchmark: $(VENV)/.installed
+	$(BIN)/python benchmarks/sizes.py
 	$(BIN)/python benchmarks/run.py

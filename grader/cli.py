@@ -83,7 +83,7 @@ def _rubric(path: Path | None):  # -> Rubric
 
 
 DATA_DIR = click.Path(file_okay=False, exists=True, path_type=Path)
-SIZES = click.Choice(["small", "real"])
+SIZES = click.Choice(["small", "real", "original"])
 LMS_KINDS = ["blackboard", "canvas", "moodle"]
 
 
@@ -126,7 +126,7 @@ def main() -> None:
 @click.option("--timeout", type=click.FloatRange(5, 3600), help="Seconds each part of a submission may run (default: from the dataset's replay steps and rows, times --jobs).")
 @click.option("--data-dir", type=DATA_DIR, callback=_dataset, help="Grade on this dataset (bdd layout) instead of the bundled fixtures.")
 @click.option("--seed", type=int, help="Grade on a fresh dataset generated from this seed.")
-@click.option("--size", type=SIZES, default="small", show_default=True, help="With --seed: the bundled fixtures' size, or the course data's.")
+@click.option("--size", type=SIZES, default="small", show_default=True, help="With --seed: the bundled fixtures' size, the course's copy's, or the original release's.")
 @click.option("--rubric", "rubric_path", type=click.Path(dir_okay=False, exists=True, path_type=Path), help="Rubric file (default: the bundled rubric.toml).")
 @click.option("--shard", callback=_parse_shard, metavar="I/N", help="Grade only shard I of N (every N-th path in sorted order), to split a batch across machines.")
 @click.option("--class-archive/--no-class-archive", default=True, show_default=True,
@@ -272,7 +272,7 @@ def regenerate(data_dir: Path | None, out_dir: Path | None) -> None:
 
 @main.command()
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--size", type=SIZES, default="small", show_default=True, help="The bundled fixtures' size, or the course data's.")
+@click.option("--size", type=SIZES, default="small", show_default=True, help="The bundled fixtures' size, the course's copy's (real), or the original release's (original).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Where to write (default: fixtures/data).")
 def fixtures(seed: int, size: str, out_dir: Path | None) -> None:
     """Generate a fixture dataset (then run `grader regenerate` for its goldens)."""
