@@ -123,9 +123,9 @@ def _rows_read_by(ctx: Context, pool: ThreadPoolExecutor) -> Rows:
         if not steps:
             continue
         found.compared += len(steps)
-        problems += _compare_kind(ctx, kind, steps)
         got_all = concat([_with_step(got, step) for _, step, got in steps])
         wanted_all = concat([_with_step(read_step(ctx.data_dir, kind, step), step) for _, step, _ in steps])
+        problems += _compare_kind(ctx, kind, steps, got_all, wanted_all)
         _timestamps(found, kind, got_all, wanted_all)
     found.problems = [problem for _, problem in sorted(problems, key=lambda p: p[0])]
     return found
@@ -135,10 +135,9 @@ def _with_step(table: pa.Table, step: str) -> pa.Table:
     return table.append_column("__step", pa.array([step] * table.num_rows, pa.string()))
 
 
-def _compare_kind(ctx: Context, kind: str, steps: list[tuple[int, str, pa.Table]]) -> list[tuple[int, str]]:
+def _compare_kind(ctx: Context, kind: str, steps: list[tuple[int, str, pa.Table]], got_all: pa.Table,
+                  wanted_all: pa.Table) -> list[tuple[int, str]]:
     columns = [c for c in SCHEMAS[kind].names if c != "timestamp"]
-    got_all = concat([_with_step(got, step) for _, step, got in steps])
-    wanted_all = concat([_with_step(read_step(ctx.data_dir, kind, step), step) for _, step, _ in steps])
     if compare_tables(wanted_all, got_all, key=["__step", "uuid", "offset"], columns=["__step", *columns]).equal:
         return []
     problems = []
