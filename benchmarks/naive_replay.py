@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 from grader.contract import START  # noqa: E402
 from grader.dataset import KINDS, list_steps  # noqa: E402
 from grader.paths import REFERENCE  # noqa: E402
-from grader.replay import publish, step_tables  # noqa: E402
+from grader.replay.driver import publish, step_tables  # noqa: E402
 
 
 def main(data_dir: Path, steps: int, conf: dict[str, str]) -> dict:

@@ -15,12 +15,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import class_archive, engine, replay, spark
+from grader import engine
 from grader.checks.registry import CHECK_IDS
 from grader.contract import START
 from grader.judge import context, judge
 from grader.paths import BUNDLED_DATA, reference
 from grader.reference import expected_for
+from grader.replay import class_archive, spark
+from grader.replay import driver as replay
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 

@@ -3,7 +3,7 @@
 Prints a table, then (last line) one JSON object with every figure. Whole-process figures run
 the ``grader`` command as a subprocess, JVM start included; peak memory is the largest sum of
 RSS over the process tree, sampled every 50 ms. Medians of several runs; the baseline runs once.
-Gradings start their JVM from the class archive (grader/class_archive.py), as ``grader grade``
+Gradings start their JVM from the class archive (grader/replay/class_archive.py), as ``grader grade``
 does; the primed figures are without it.
 
   python benchmarks/run.py [--runs 3] [--batch 4] [--skip-baseline] [--skip-real] [--skip-settings]
@@ -13,7 +13,7 @@ triggers, 200 shuffle partitions, maxFilesPerTrigger; tests/catalogue/catalogue.
 speed_settings, whole and cut into its settings) on the real data, once each, beside the
 reference's median: the grader undoes those settings, so each should take the reference's time.
 
-The settings figures (6) replay the reference with one speed setting of grader/spark.py undone
+The settings figures (6) replay the reference with one speed setting of grader/replay/spark.py undone
 at a time (benchmarks/settings.py), once each, in JVMs without the class archive: what every
 setting is worth.
 """
@@ -38,7 +38,7 @@ from settings import VARIANTS
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))  # the catalogue's variants are built as its tests build them
-from grader import class_archive  # noqa: E402
+from grader.replay import class_archive  # noqa: E402
 from tests.test_catalogue import RIGHT, build  # noqa: E402
 
 REAL_DATA = PROJECT.parent / "shared" / "bdd"

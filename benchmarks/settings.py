@@ -1,5 +1,5 @@
 """What each of the grader's speed settings is worth: the grader's own replay of the reference,
-with one setting of ``grader/spark.py`` put back to Spark's default.
+with one setting of ``grader/replay/spark.py`` put back to Spark's default.
 
 Run as a script (a fresh JVM each time): ``settings.py DATA [without]``, where ``without`` is a
 key of ``VARIANTS``. Prints one JSON line: seconds of replay (JVM start excluded), micro-batches,
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from grader import replay, spark
 from grader.contract import START
 from grader.paths import REFERENCE
+from grader.replay import driver as replay
+from grader.replay import spark
 
 # name -> the settings dropped from spark.SETTINGS to undo it (checkpoints and the JIT: see main)
 VARIANTS: dict[str, tuple[str, ...]] = {

@@ -162,7 +162,6 @@ def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[
         click.echo(f"shard {shard[0]}/{shard[1]}: {len(submissions) + len(members)} submission(s)", err=True)
     rubric = _rubric(rubric_path)
     _need_java()
-    from grader import class_archive as archive
     from grader.batch import Grading, grade_batch
     from grader.engine import limits_for
     from grader.fixtures import generate
@@ -170,6 +169,7 @@ def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[
     from grader.paths import BUNDLED_DATA
     from grader.progress import Progress
     from grader.reference import expected_for
+    from grader.replay import class_archive as archive
     from grader.sandbox.isolation import choose
     from grader.sandbox.users import SandboxError
 

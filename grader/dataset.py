@@ -103,8 +103,12 @@ _READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read-step")  # 
 @functools.lru_cache(maxsize=1024)
 def _read_step(folder: str, kind: str, changed: int | None) -> pa.Table:
     files = sorted(Path(folder).glob("*.parquet"))
-    tables = [t.select(SCHEMAS[kind].names).cast(SCHEMAS[kind]) for t in _READERS.map(read_parquet, files)]
-    return pa.concat_tables(tables).combine_chunks() if tables else SCHEMAS[kind].empty_table()
+    tables = [t.select(SCHEMAS[kind].names) for t in _READERS.map(read_parquet, files)]
+    if not tables:
+        return SCHEMAS[kind].empty_table()
+    if all(t.schema.equals(tables[0].schema) for t in tables[1:]):  # as written: one cast, not one per file
+        return pa.concat_tables(tables).combine_chunks().cast(SCHEMAS[kind])
+    return pa.concat_tables([t.cast(SCHEMAS[kind]) for t in tables]).combine_chunks()
 
 
 def micros(instant: datetime) -> int:

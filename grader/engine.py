@@ -17,17 +17,18 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from grader import class_archive, paths
+from grader import paths
 from grader.contract import CONTRACT_FILES, OUTPUTS, START
 from grader.golden import Expected
 from grader.judge import context, judge
 from grader.observations import FeedRecord, QueriesRecord, read_feed, read_queries
+from grader.replay import class_archive
+from grader.replay.schedule import read_folders, replay_steps
 from grader.rubric import Rubric
 from grader.sandbox.isolation import MODES, Isolation, choose, lock_down
 from grader.sandbox.run import ChildRun, Limits, run_part
 from grader.sandbox.users import take_slot
 from grader.sandbox.workdir import prepare, stage
-from grader.schedule import read_folders, replay_steps
 from grader.verdict import Grade, rejected
 
 

@@ -254,10 +254,10 @@ def setup(remove_reference: bool = False, build_archive: bool = True) -> int:
     """The image's preparation (setup.sh's last step): Java, the rubric and every dataset's goldens
     usable; the JVM class archive built; the sandbox's users made and the secrets out of their
     reach; the reference solution removed when asked (it was packaged only to build the archive)."""
-    from grader import class_archive
     from grader.checks.registry import CHECK_IDS
     from grader.java import JavaMissing, require_java
     from grader.reference import SHIPPED, expected_for
+    from grader.replay import class_archive
     from grader.rubric import DEFAULT_RUBRIC, load_rubric
     from grader.sandbox.isolation import choose, lock_down
     from grader.sandbox.users import ensure_users, slot

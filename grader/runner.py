@@ -42,9 +42,10 @@ def main(spec_path: str) -> int:
         explain(record.get("error"), memory_bytes)
         (work / "feed.json").write_text(json.dumps(record, sort_keys=True, default=str))
         return 0
-    from grader.class_archive import use_options
-    from grader.replay import open_log, run_queries
-    from grader.spark import session
+    from grader.replay.class_archive import use_options
+    from grader.replay.driver import open_log, run_queries
+    from grader.replay.schedule import read_folders
+    from grader.replay.spark import partitions_for, session
 
     write = open_log(work / "queries.jsonl")
 
@@ -54,7 +55,10 @@ def main(spec_path: str) -> int:
 
     archive = spec.get("class_archive")
     try:
-        spark = session(work / "spark", java_options=use_options(Path(archive)) if archive else "")
+        _, folders = read_folders(data_dir)  # cached: the replay reads them again
+        rows = sum(table.num_rows for kinds in folders.values() for table in kinds.values())
+        spark = session(work / "spark", java_options=use_options(Path(archive)) if archive else "",
+                        partitions=partitions_for(rows))
     except Exception as error:
         log({"event": "spark-failed", "error": {"type": type(error).__name__, "message": str(error)[:2000], "where": []}})
         return 0

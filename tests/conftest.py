@@ -46,15 +46,15 @@ def class_archive(request: pytest.FixtureRequest) -> Path | None:
     environment (about 40 s) when absent, about 4 s less per grading after that."""
     if not any(item.get_closest_marker("spark") for item in request.session.items):
         return None
-    from grader import class_archive
+    from grader.replay import class_archive
 
     return class_archive.ensure()
 
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory: pytest.TempPathFactory, class_archive: Path | None) -> Iterator[object]:
-    from grader.class_archive import use_options
-    from grader.spark import session
+    from grader.replay.class_archive import use_options
+    from grader.replay.spark import session
 
     spark = session(tmp_path_factory.mktemp("spark"), app="grader-tests",
                     java_options=use_options(class_archive) if class_archive else "")

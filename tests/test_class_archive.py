@@ -1,4 +1,4 @@
-"""The JVM class archive (grader/class_archive.py): a grading child's JVM maps it, cannot write
+"""The JVM class archive (grader/replay/class_archive.py): a grading child's JVM maps it, cannot write
 it, and a stale one or none at all costs only time, never a word of feedback."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import class_archive
 from grader.engine import run_submission
 from grader.java import find_java
 from grader.paths import BUNDLED_DATA, REFERENCE
+from grader.replay import class_archive
 from grader.sandbox.run import Limits
 
 # Appended to the reference's stream_queries.py: runs in the queries child, after the session starts.

@@ -1,4 +1,4 @@
-"""The replay's schedule (grader.schedule), without Spark: which step folders are published together.
+"""The replay's schedule (grader.replay.schedule), without Spark: which step folders are published together.
 
 Its promise is that no row changes between late and on time and every window is still updated more
 than once before it closes; these tests hold the rule to that on hand-made bounds and on every
@@ -15,7 +15,7 @@ from grader.contract import WINDOW_SECONDS
 from grader.dataset import Step, step_name
 from grader.fixtures import generate
 from grader.paths import BUNDLED_DATA
-from grader.schedule import SPAN, plan, read_folders, replay_steps
+from grader.replay.schedule import SPAN, plan, read_folders, replay_steps
 
 
 def steps(*seconds: float) -> list[Step]:

@@ -1,4 +1,4 @@
-"""The speed settings of grader/spark.py are in effect (benchmarks/settings.py says what each is
+"""The speed settings of grader/replay/spark.py are in effect (benchmarks/settings.py says what each is
 worth; tests/test_golden.py and the catalogue say they change no verdict)."""
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def _arrivals(ctx: Context) -> tuple[list[tuple[float, str, str]], list[str], di
                 elif not (event["src"] or "").startswith("stream/staging/"):
                     staging[f"moved into input from {event['src'] or 'outside the results folder'}, not from staging"].append(file)
             times = [e["at"] for e in brought if e is not None and e["at"] is not None]
-            folder_made = made(events, PurePosixPath("stream/input") / kind / step)
+            folder_made = made(events, index, PurePosixPath("stream/input") / kind / step)
             if len(times) < len(files) and folder_made is not None and all(e is None or e["op"] == "write" for e in brought):
                 times = [folder_made]  # written straight into input: timed by the folder it was written into
             elif len(times) < len(files):

@@ -21,7 +21,7 @@ from grader.checks.base import Context
 from grader.compare.tables import compare_tables
 from grader.contract import KINDS, STALE_FILES
 from grader.dataset import SCHEMAS, list_steps, read_step
-from grader.tables import UnreadableOutput, concat, iso_micros, normal_table, read_table, rows_of
+from grader.tables import UnreadableOutput, concat, iso_micros, normal_concat, read_table, rows_of
 
 START_WINDOW = 60.0  # a start instant later than this after the replay began is not "the start"
 STALE = {PurePosixPath(p) for p in STALE_FILES}
@@ -85,7 +85,7 @@ def _read(paths: list[Path], pool: ThreadPoolExecutor) -> tuple[pa.Table, set[st
     Read by a few threads (pyarrow leaves the GIL): a feed of the original release's size wrote 6,500 files."""
     tables = list(pool.map(read_table, paths))
     units = {str(t.schema.field("timestamp").type) for t in tables if "timestamp" in t.column_names}
-    return concat([normal_table(t) for t in tables]), units
+    return normal_concat(tables), units
 
 
 def _micros_of(column: pa.ChunkedArray) -> np.ndarray:
@@ -220,7 +220,7 @@ def arrival(events: list[dict], index: dict[PurePosixPath, list[int]], file: Pur
     return last
 
 
-def made(events: list[dict], folder: PurePosixPath) -> float | None:
+def made(events: list[dict], index: dict[PurePosixPath, list[int]], folder: PurePosixPath) -> float | None:
     """When ``folder`` (a step folder in input) was created, for files written straight into it."""
-    times = [e["at"] for e in events if e["op"] == "mkdir" and PurePosixPath(e["dst"]) == folder and e["at"] is not None]
+    times = [events[p]["at"] for p in index.get(folder, ()) if events[p]["op"] == "mkdir" and events[p]["at"] is not None]
     return times[-1] if times else None

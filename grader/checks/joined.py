@@ -48,15 +48,15 @@ def _judge(ctx: Context, keep: Keep, label: str, hints: Callable[[pa.Table, pa.T
     problem = unusable(ctx, "8.2c", "joined", rows)
     if problem or rows is None:
         return problem or Finding(False, "None of your queries ran.")
-    want = ctx.expected["joined"].filter(keep(ctx.expected["joined"]))
-    got = rows.table.filter(keep(rows.table))
-    diff = compare_tables(want, got, key=KEY, columns=JOINED_COLUMNS)
+    expected = ctx.expected["joined"]
+    diff = compare_tables(expected, rows.table, key=KEY, columns=JOINED_COLUMNS,
+                          where=(keep(expected), keep(rows.table)))
     if diff.equal:
         return Finding(True, f"All {diff.expected} {label}.", notes=rows.notes)
     evidence = [f"missing: {_describe(r)}" for r in diff.missing[:2]]
     evidence += [f"changed values: {_describe(w)}" for w, _ in diff.differing[:2]]
     details = [f"unexpected: {_describe(r)}" for r in diff.unexpected[:2]]
-    details += hints(want, got, diff) + part_errors(ctx, "8.2c")
+    details += hints(expected.filter(keep(expected)), rows.table.filter(keep(rows.table)), diff) + part_errors(ctx, "8.2c")
     return Finding(False, f"{diff.matched} of {diff.expected} {label} are right ({diff.n_missing} missing, "
                    f"{diff.n_unexpected} unexpected, {diff.n_differing} changed).", details, rows.notes, evidence)
 

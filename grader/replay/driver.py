@@ -2,7 +2,7 @@
 
 The replay, not the student's feed, fills ``input`` here, so a broken 8.1 costs only 8.1's
 points. It publishes replay steps, each one or several consecutive step folders by the data's
-schedule (``grader.schedule``: fewer micro-batches, no verdict changed). For every replay step:
+schedule (``grader.replay.schedule``: fewer micro-batches, no verdict changed). For every replay step:
 both kinds are written to staging and renamed into ``input``, every query is driven with
 ``processAllAvailable``, and the files each sink gained are copied aside as that step's
 observation. One flush step follows the data: a row of each kind, route
@@ -14,7 +14,7 @@ The flush rows are removed before comparison.
 not returned after ``start_seconds`` (it waits for them, as Spark's examples end, with
 ``awaitTermination``) the replay goes on with the queries it started and says so. When it raises,
 the traceback (or Spark's error) names the sinks at fault, and the grader starts the others itself
-from the student's functions (``grader.fallback``), so one part's mistake costs one part.
+from the student's functions (``grader.replay.fallback``), so one part's mistake costs one part.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import pyarrow.parquet as pq
 
 from grader.contract import FLUSH_DELAY, FLUSH_ROUTE, KINDS, SINKS
 from grader.dataset import SCHEMAS, Step, restamp, step_name
-from grader.fallback import blamed_sinks, start_sinks
-from grader.overrides import Overrides, install
-from grader.schedule import Folders, ReplayStep, read_folders, replay_steps
+from grader.replay.fallback import blamed_sinks, start_sinks
+from grader.replay.overrides import Overrides, install
+from grader.replay.schedule import Folders, ReplayStep, read_folders, replay_steps
 from grader.submission import describe_exception, load_module
 
 Log = Any  # Callable[[dict], None]

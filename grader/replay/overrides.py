@@ -5,7 +5,7 @@ not depend on how fast a query would run on its own. A processing-time trigger m
 wait for the next tick (a correct solution was stopped at the part's time limit on the real
 data); a shuffle-partition count set by the student cost ~3 s per micro-batch at Spark's default
 of 200; a rate limit only splits each step into more batches. None of them changes what a query
-writes, so the grader runs such queries with the default trigger, one shuffle partition and no
+writes, so the grader runs such queries with the default trigger, its own shuffle partitions and no
 rate limit, and says so in the feedback. A trigger that does change what is written (``once``,
 ``availableNow``: the query stops after the data present when it starts) is kept, and noted on
 the query so the feedback can name it when the query stops early.
@@ -108,7 +108,7 @@ def install() -> Overrides:
     def partitions(key: object, value: object) -> bool:
         if str(key).strip().lower() != PARTITIONS:
             return False
-        done.note(f"`{PARTITIONS} = {value}`: the grader kept its own setting (one shuffle partition); the number of "
+        done.note(f"`{PARTITIONS} = {value}`: the grader kept its own setting (one shuffle partition, two on large data); the number of "
                   "partitions changes how fast a query runs, never what it writes.")
         return True
 

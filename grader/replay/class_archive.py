@@ -6,7 +6,7 @@ those classes, made once per virtual environment, lets every later JVM map them 
 (measured on the fixtures: the queries child 19.3 -> 14.3 s; the README's "Speed" has more).
 
 Trust: the JVM loads an archive's classes without verifying them again, so an archive is code.
-Only the grader makes one: ``python -m grader.class_archive OUT`` replays the reference solution
+Only the grader makes one: ``python -m grader.replay.class_archive OUT`` replays the reference solution
 on the bundled fixtures in a process of its own, outside the sandbox, never in a child that runs
 student code. It lives in the virtual environment (``<prefix>/var/dsc650-grader/``), which a
 confined child sees read-only; it is built under a lock and renamed into place whole.
@@ -54,7 +54,7 @@ def _fingerprint() -> str:
     import pyspark
 
     from grader.java import find_java
-    from grader.spark import HADOOP_OVERRIDES, JVM_OPTIONS
+    from grader.replay.spark import HADOOP_OVERRIDES, JVM_OPTIONS
 
     java = find_java().resolve()
     release = java.parent.parent / "release"
@@ -129,7 +129,7 @@ def build(target: Path) -> None:
         tmp.mkdir()
         try:
             try:
-                done = subprocess.run([paths.PYTHON, "-P", "-m", "grader.class_archive", str(dump)], cwd=scratch,
+                done = subprocess.run([paths.PYTHON, "-P", "-m", "grader.replay.class_archive", str(dump)], cwd=scratch,
                                       env=child_env(home, tmp), capture_output=True, text=True, timeout=BUILD_SECONDS)
             except subprocess.TimeoutExpired as timeout:
                 _wait_for(timeout.stdout, kill=True)
@@ -166,8 +166,8 @@ def _dump(out: Path) -> int:
     """The build itself: the reference's replay on the fixtures, in a JVM that archives at exit."""
     from grader.contract import START
     from grader.fixtures import generate
-    from grader.replay import run_queries
-    from grader.spark import session
+    from grader.replay.driver import run_queries
+    from grader.replay.spark import session
 
     with tempfile.TemporaryDirectory(prefix="dsc650-cds-replay-") as scratch:
         work = Path(scratch)

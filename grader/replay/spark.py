@@ -17,12 +17,17 @@ from pyspark.sql import SparkSession
 # collecting (measured: C2 added 30 s of JVM CPU and 12 s of wall time to a real-data replay).
 # A fixed Netty machine id: in a network namespace there is no hardware address, and Netty would
 # log a random one on stderr, different on every run.
-JVM_OPTIONS = "-Duser.timezone=UTC -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss4m -Dio.netty.machineId=02:00:00:00:06:50"
+# A code cache of 256 MiB: C1's default of 48 MiB filled after ~80 s of a replay of the original
+# release's size ("CodeCache is full. Compiler has been disabled"), and the steps after ran slower.
+JVM_OPTIONS = (
+    "-Duser.timezone=UTC -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m -Xss4m "
+    "-Dio.netty.machineId=02:00:00:00:06:50"
+)
 # An empty stand-in for Hadoop's YARN defaults, first on the JVM's classpath. A local session never
 # reads YARN settings, and Spark serializes the whole Hadoop configuration (GZIP per property)
 # into every file scan, file write and state store of every micro-batch: 1,125 properties -> 599.
 # A jar holding one `yarn-default.xml` of `<configuration></configuration>`, not a folder: a
-# class-data-sharing archive (grader/class_archive.py) refuses non-empty folders on the classpath.
+# class-data-sharing archive (grader/replay/class_archive.py) refuses non-empty folders on the classpath.
 HADOOP_OVERRIDES = Path(__file__).resolve().parent / "hadoop-overrides.jar"
 
 SETTINGS: dict[str, str] = {
@@ -31,7 +36,8 @@ SETTINGS: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.session.timeZone": "UTC",
-    # One shuffle partition: each stateful operator keeps one state store per partition.
+    # One shuffle partition on small data: each stateful operator keeps one state store per
+    # partition, and a partition costs per micro-batch. `partitions_for` raises it on large data.
     "spark.sql.shuffle.partitions": "1",
     "spark.sql.adaptive.enabled": "false",
     # Spark's default, stated because it is semantics, not speed: the batch that only moves the
@@ -72,9 +78,22 @@ def _use_filesystem_checkpoints(spark: SparkSession) -> None:
         return
 
 
-def session(scratch: Path, app: str = "dsc650-grader", java_options: str = "") -> SparkSession:
+# Rows from which a replay gets two shuffle partitions, one per core. Measured in-process on the
+# original release's size (199k rows): the reference's stream-stream join is single-threaded per
+# partition and dominates, 107 s of wall time with one partition, 92 s with two, for the same
+# ~140 s of JVM CPU; on the fixtures and the course's copy (24k rows) two were 3-6% slower.
+TWO_PARTITIONS_FROM_ROWS = 100_000
+
+
+def partitions_for(rows: int) -> int:
+    """Shuffle partitions for a replay of ``rows`` rows: the same for the goldens and every student."""
+    return 2 if rows >= TWO_PARTITIONS_FROM_ROWS else 1
+
+
+def session(scratch: Path, app: str = "dsc650-grader", java_options: str = "", partitions: int = 1) -> SparkSession:
     """A local SparkSession whose scratch files stay under ``scratch``; ``java_options`` are added
-    to the driver JVM's (the class archive's, see ``grader.class_archive``)."""
+    to the driver JVM's (the class archive's, see ``grader.replay.class_archive``); ``partitions`` is the
+    shuffle partition count (``partitions_for``)."""
     scratch = Path(scratch)
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TZ", "UTC")
@@ -83,6 +102,7 @@ def session(scratch: Path, app: str = "dsc650-grader", java_options: str = "") -
         builder = builder.config(key, value)
     if java_options:
         builder = builder.config("spark.driver.extraJavaOptions", f"{SETTINGS['spark.driver.extraJavaOptions']} {java_options}")
+    builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
     builder = builder.config("spark.local.dir", str(scratch / "tmp")).config(
         "spark.sql.warehouse.dir", str(scratch / "warehouse")
     )
