@@ -28,6 +28,22 @@ def fixture_data() -> Path:
     return BUNDLED_DATA
 
 
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory):  # -> Callable[[str, int], Path]
+    """A (size, seed) dataset, generated once per session and read-only by convention (the
+    original release's size takes ~20 s); small seed 0 is the committed fixtures."""
+    from grader.fixtures import generate
+
+    made: dict[tuple[str, int], Path] = {("small", 0): BUNDLED_DATA}
+
+    def get(size: str, seed: int) -> Path:
+        if (size, seed) not in made:
+            made[(size, seed)] = generate(tmp_path_factory.mktemp(f"{size}-{seed}"), seed=seed, size=size)
+        return made[(size, seed)]
+
+    return get
+
+
 def grading(limits: Limits | None = None, data_dir: Path = BUNDLED_DATA, isolation: Isolation | None = None):  # -> Grading
     """What a batch in a test is graded with: the bundled rubric, the dataset's goldens."""
     from grader.batch import Grading

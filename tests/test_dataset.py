@@ -67,17 +67,10 @@ def test_restamp_adds_offset_to_start_in_microseconds() -> None:
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, int], Path]:
-    """A (size, seed) dataset, generated once for the module (the real size takes a few seconds);
-    small seed 0 is the committed fixtures, which the first test ties to the generator."""
-    made: dict[tuple[str, int], Path] = {("small", 0): BUNDLED_DATA}
-
-    def get(size: str, seed: int) -> Path:
-        if (size, seed) not in made:
-            made[(size, seed)] = generate(tmp_path_factory.mktemp(f"{size}-{seed}"), seed=seed, size=size)
-        return made[(size, seed)]
-
-    return get
+def dataset(generated: Callable[[str, int], Path]) -> Callable[[str, int], Path]:
+    """A (size, seed) dataset, generated once per session (conftest's ``generated``); small seed 0
+    is the committed fixtures, which the first test ties to the generator."""
+    return generated
 
 
 def test_generator_is_deterministic_and_matches_the_committed_fixtures(tmp_path: Path) -> None:

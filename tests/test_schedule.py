@@ -7,14 +7,10 @@ generated size, the original release's included.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from grader.contract import WINDOW_SECONDS
 from grader.dataset import Step, step_name
-from grader.fixtures import generate
-from grader.paths import BUNDLED_DATA
 from grader.replay.schedule import SPAN, plan, read_folders, replay_steps
 
 
@@ -45,8 +41,8 @@ def test_an_empty_folder_joins_and_rows_equal_to_the_newest_do_not() -> None:
 
 
 @pytest.mark.parametrize(("size", "seed"), [("small", 0), ("real", 0), ("original", 0)])
-def test_every_generated_size_keeps_its_out_of_order_rows_at_a_replay_steps_start(size: str, seed: int, tmp_path: Path) -> None:
-    data = BUNDLED_DATA if size == "small" else generate(tmp_path / "data", seed=seed, size=size)
+def test_every_generated_size_keeps_its_out_of_order_rows_at_a_replay_steps_start(size: str, seed: int, generated) -> None:
+    data = generated(size, seed)
     folders, tables = read_folders(data)
     planned = replay_steps(folders, tables)
     newest = float("-inf")

@@ -316,12 +316,13 @@ def namespace_prefix(user: bool, read_only: list[Path], hidden: list[Path], writ
 
 
 # sh, run as the PID namespace's first process once the runner has exited: n = live processes
-# other than itself that neither are the Spark JVM nor descend from it (stat: "pid (comm) S ppid ...").
+# other than itself that neither are the Spark JVM nor descend from it nor are exiting (stat: "pid (comm) S ppid ...").
 _COUNT_LEFTOVERS = """n=0
 for p in /proc/[0-9]*; do
   [ "$p" = /proc/1 ] && continue
   read -r s < "$p/stat" 2>/dev/null || continue
   case "${s##*) }" in Z*) continue;; esac
+  c=$(tr -d '\000' < "$p/cmdline" 2>/dev/null); [ -n "$c" ] || continue  # exiting: see watchdog.leftovers
   q=$p; spark=
   while read -r s < "$q/stat" 2>/dev/null; do
     if grep -qa -e org.apache.spark.deploy.SparkSubmit "$q/cmdline" 2>/dev/null; then spark=1; break; fi
