@@ -322,7 +322,7 @@ for p in /proc/[0-9]*; do
   [ "$p" = /proc/1 ] && continue
   read -r s < "$p/stat" 2>/dev/null || continue
   case "${s##*) }" in Z*) continue;; esac
-  c=$(tr -d '\000' < "$p/cmdline" 2>/dev/null); [ -n "$c" ] || continue  # exiting: see watchdog.leftovers
+  c=$(tr -d '\\000' < "$p/cmdline" 2>/dev/null); [ -n "$c" ] || continue  # exiting: see watchdog.leftovers
   q=$p; spark=
   while read -r s < "$q/stat" 2>/dev/null; do
     if grep -qa -e org.apache.spark.deploy.SparkSubmit "$q/cmdline" 2>/dev/null; then spark=1; break; fi
