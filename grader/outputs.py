@@ -81,13 +81,12 @@ def _names(record: QueriesRecord, sink: str) -> dict[str, pa.DataType]:
     return found
 
 
-def _needed(record: QueriesRecord, sink: str, wanted: list[str]) -> set[str] | None:
+def _needed(names: dict[str, pa.DataType], wanted: list[str]) -> set[str] | None:
     """The columns worth reading from ``sink``'s files: those the contract's columns are found
     in, and ``batch_id``. None (all of them) when a file holds a struct (a window, flattened
     after reading) or a wanted column is not found (the feedback lists what there is). The
     reference's joined sink has 28 columns, 10 of them compared: at the original release's size
     the other 18 were most of the judge's memory."""
-    names = _names(record, sink)
     if any(pa.types.is_struct(kind) for kind in names.values()):
         return None
     mapping = map_columns(sorted(c for c in names if not c.startswith("__")), wanted)
@@ -103,7 +102,8 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     out = SinkRows()
     parts: list[pa.Table] = []
     kinds: dict[str, set[str]] = {}
-    needed = _needed(record, sink, wanted)
+    names = _names(record, sink)
+    needed = _needed(names, wanted)
     for seen in record.steps:
         relatives = seen.gained.get(sink, [])
         if not relatives:
@@ -124,7 +124,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
         kinds[column.replace(".", "_")] = kinds[column]
     columns = sorted(c for c in raw.column_names if not c.startswith("__"))
     if needed is not None:  # the columns left unread count as extra ones, as read ones would
-        columns = sorted({*columns, *(c for c in _names(record, sink) if not c.startswith("__"))})
+        columns = sorted({*columns, *(c for c in names if not c.startswith("__"))})
     mapping: ColumnMap = map_columns(columns, wanted)
     if raw.num_rows and mapping.missing:
         out.problems.append(f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})")

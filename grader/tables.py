@@ -229,7 +229,10 @@ def file_columns(root: Path, relatives: list[str]) -> dict[str, pa.DataType]:
     """Every column the files ``root/relative`` hold (from their footers) and their partition
     folders name, with its type (a partition's: null), without reading any rows."""
     found: dict[str, pa.DataType] = {}
+    top = os.path.realpath(root)
     for relative in relatives:
+        if os.path.realpath(root / relative) != os.path.join(top, relative):
+            continue  # through a symbolic link: never read, read_files says so
         try:
             schema = pq.read_schema(root / relative)
         except Exception:
