@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from grader.arrow_memory import give_back
 from grader.checks import diagnoses, feed, queries
 from grader.checks.base import Context, Finding
 from grader.checks.registry import CHECKS
@@ -72,6 +73,7 @@ def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, st
             finding = CHECKS[item.id](ctx)
         except Exception as error:
             finding = _could_not(error, item.id)
+        give_back()
         results.append(CheckResult(
             id=item.id, part=item.part, title=item.title, score=item.points if finding.passed else 0.0,
             max_score=item.points, passed=finding.passed, summary=finding.summary, details=finding.details,

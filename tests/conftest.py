@@ -15,6 +15,12 @@ PROJECT = CHECKOUT or Path(__file__).resolve().parent.parent
 REAL_DATA = PROJECT.parent / "shared" / "bdd"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--catalogue-data", default="small", metavar="SIZE|DIR",
+                     help="grade the catalogue on this dataset: a generated size (small = the bundled fixtures, real, "
+                          "original; seed 0) or a dataset folder such as ../shared/bdd")
+
+
 @pytest.fixture(scope="session")
 def real_data() -> Path:
     """The course's real data (read-only, never copied into the project)."""
@@ -42,6 +48,19 @@ def generated(tmp_path_factory: pytest.TempPathFactory):  # -> Callable[[str, in
         return made[(size, seed)]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def catalogue_data(request: pytest.FixtureRequest, generated) -> Path:
+    """The dataset the catalogue is graded on (``--catalogue-data``): every verdict must be the same on each."""
+    from grader.fixtures import SIZES
+
+    chosen = request.config.getoption("--catalogue-data")
+    if chosen in SIZES:
+        return generated(chosen, 0)
+    if not (Path(chosen) / "accelerations").is_dir():
+        raise pytest.UsageError(f"--catalogue-data {chosen}: neither a size ({', '.join(SIZES)}) nor a dataset folder")
+    return Path(chosen).resolve()
 
 
 def grading(limits: Limits | None = None, data_dir: Path = BUNDLED_DATA, isolation: Isolation | None = None):  # -> Grading

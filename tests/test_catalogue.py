@@ -7,7 +7,9 @@ nothing, such as a processing-time trigger). The whole
 catalogue is graded once, in one batch (the same path as `grader grade --jobs 2`);
 each entry is then one test. A wrong one must lose points in its declared parts and only
 there (every other part at full marks), fail exactly its declared checks when they are listed,
-and its feedback must hold the declared phrases.
+and its feedback must hold the declared phrases. ``pytest tests/test_catalogue.py --catalogue-data original``
+grades it on data of the original release's size (or ``--catalogue-data ../shared/bdd``): the verdicts must not
+change with the data.
 
 Entries confined to different parts share a submission: one that changes only stream_data.py
 (8.1), and one per 8.2 part among those that change only stream_queries.py. The feed and the
@@ -30,7 +32,7 @@ import pytest
 from grader.batch import grade_batch
 from grader.checks.registry import CHECK_IDS
 from grader.engine import limits_for
-from grader.paths import BUNDLED_DATA, REFERENCE
+from grader.paths import REFERENCE
 from grader.reports import check_text
 from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.verdict import Grade
@@ -138,8 +140,10 @@ def right_folder(name: str, scratch: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    settings = grading(replace(limits_for(BUNDLED_DATA), start_seconds=15.0))  # start_awaits_termination waits this long
+def graded(tmp_path_factory: pytest.TempPathFactory, catalogue_data: Path) -> Graded:
+    """The whole catalogue, graded on ``--catalogue-data`` (the fixtures unless told)."""
+    limits = replace(limits_for(catalogue_data, jobs=2), start_seconds=15.0)  # start_awaits_termination waits this long
+    settings = grading(limits, data_dir=catalogue_data)
     rubric = settings.rubric
     out = tmp_path_factory.mktemp("catalogue")
     paths = [build_wrong(names, out.parent / "wrong" / folder) for folder, names in SUBMISSIONS.items()]

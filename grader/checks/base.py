@@ -48,8 +48,14 @@ class Context:
     _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def sink(self, name: str) -> SinkRows | None:
-        """``name``'s rows (``grader.contract.SINKS``), read once per grading, when a check first asks."""
-        return self.memo(f"sink:{name}", lambda: self.read_sink(name))
+        """``name``'s rows (``grader.contract.SINKS``), read when a check first asks. One sink is
+        held at a time: asking for another lets the last go (at the original release's size the
+        simple sinks are 39 MiB, held for nothing while the joined one is compared). The rubric
+        lists each part's checks together, so each sink is read once."""
+        key = f"sink:{name}"
+        for held in [k for k in self._memo if k.startswith("sink:") and k != key]:
+            del self._memo[held]
+        return self.memo(key, lambda: self.read_sink(name))
 
     def memo(self, key: str, make: Callable[[], Any]) -> Any:
         """``make()``'s result, computed once per grading for every check that asks."""

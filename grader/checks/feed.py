@@ -140,17 +140,15 @@ def timestamp(ctx: Context) -> Finding:
         return Finding(False, f"timestamp is the data's stored timestamp + offset{_stored_where(found.stored_plus, len(deltas))}.", [
             f"The stored timestamp{stored_when} means nothing here: set timestamp = start + offset, where start is "
             "the clock's time when the replay began (taken once, before the loop), not the stored value."])
-    off = [d for _, _, d in deltas if abs(d - common) > 1]
+    off = deltas.off(common)
     start_us = start_micros(ctx)
     if off:
-        per_step: dict[str, set[int]] = defaultdict(set)
-        for _, step, d in deltas:
-            per_step[step].add(round((d - start_us) / 1000))
-        examples = [f"{step}: timestamp - offset = {clock(sorted(v)[0] / 1000)}" for step, v in sorted(per_step.items())[:4]]
+        per_step = {step: round((d - start_us) / 1000) for step, d in deltas.earliest().items()}  # ms after the start
+        examples = [f"{step}: timestamp - offset = {clock(ms / 1000)}" for step, ms in sorted(per_step.items())[:4]]
         seconds = tree(ctx).seconds
-        if len(per_step) > 1 and all(abs(min(v) / 1000 - seconds[step]) < 1.0 for step, v in per_step.items()):
+        if len(per_step) > 1 and all(abs(ms / 1000 - seconds[step]) < 1.0 for step, ms in per_step.items()):
             examples.append("Each step's timestamps start when that step was published: the start instant is taken anew at every step.")
-        return Finding(False, f"timestamp - offset is not one instant: {len(off)} of {len(deltas)} rows differ from the rest.",
+        return Finding(False, f"timestamp - offset is not one instant: {off} of {len(deltas)} rows differ from the rest.",
                        examples + ["Take the start instant once, before the loop, and add each row's offset (seconds) to it."])
     base = common - start_us
     if not 0 <= base <= START_WINDOW * 1_000_000:
