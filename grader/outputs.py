@@ -107,7 +107,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     # Where the columns are known before reading, each step's flush rows go as it is read: the
     # whole sink is never held twice (the filter at the end then has nothing left to copy).
     early = map_columns(sorted(c for c in names if not c.startswith("__")), wanted) if needed is not None else None
-    routes = [early.found[c] for c in ROUTE_COLUMNS if c in early.found] if early else []
+    flush_columns = [early.found[c] for c in ROUTE_COLUMNS if c in early.found] if early else []
     for seen in record.steps:
         relatives = seen.gained.get(sink, [])
         if not relatives:
@@ -120,7 +120,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
         out.files += len(relatives)
         for column, found in got.kinds.items():
             kinds.setdefault(column, set()).update(found)
-        got.table = _without_flush_rows(got.table, routes)
+        got.table = _without_flush_rows(got.table, flush_columns)
         count = got.table.num_rows
         parts.append(got.table.append_column("__step", pa.array([seen.step] * count, pa.string()))
                      .append_column("__index", pa.array([seen.index] * count, pa.int64())))
@@ -152,12 +152,12 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     return out
 
 
-def _without_flush_rows(table: pa.Table, routes: Iterable[str]) -> pa.Table:
-    """``table`` less the rows of the replay's flush route (in any of the ``routes`` columns),
+def _without_flush_rows(table: pa.Table, columns: Iterable[str]) -> pa.Table:
+    """``table`` less the rows of the replay's flush route (in any of the route ``columns``),
     filtered once (each filter copies every column: 58 MiB of joined rows at the original
     release's size), not at all when there are none."""
     keep = None
-    for column in (c for c in routes if c in table.column_names):
+    for column in (c for c in columns if c in table.column_names):
         other = pc.fill_null(pc.not_equal(table[column].cast(pa.string()), FLUSH_ROUTE), True)
         keep = other if keep is None else pc.and_(keep, other)
     return table if keep is None or pc.all(keep).as_py() else table.filter(keep)

@@ -74,7 +74,8 @@ def read_table(path: Path, columns: set[str] | None = None) -> pa.Table:
     try:
         with pq.ParquetFile(path) as file:
             names = file.schema_arrow.names
-            table = file.read(columns=[n for n in dict.fromkeys(names) if n in columns] if columns is not None else None)
+            table = file.read(columns=[n for n in dict.fromkeys(names) if n in columns] if columns is not None else None,
+                              use_threads=False)  # the callers read several files at once
     except Exception as error:
         raise UnreadableOutput(f"{path.name} is not a readable parquet file ({str(error).splitlines()[0][:200]})") from None
     duplicates = sorted({n for n in names if names.count(n) > 1})

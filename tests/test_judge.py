@@ -93,3 +93,51 @@ def test_feedback_on_a_hidden_dataset_quotes_no_expected_row(tmp_path: Path) -> 
     for text in (check_text(check, True), feedback_md(grade, RUBRIC), str(results_json(grade, RUBRIC))):
         assert "missing: acceleration" not in text and REDACTED in text
     assert "missing: acceleration" in check_text(check, False)
+
+
+def _feed_of(tmp_path: Path, stamp) -> FeedRecord:  # stamp: (table, step seconds) -> table
+    """A feed record whose input holds every step of the fixtures, each file restamped by ``stamp``."""
+    from grader.dataset import list_steps, read_step
+
+    results = tmp_path / "results"
+    for step in list_steps(BUNDLED_DATA):
+        for kind in ("accelerations", "locations"):
+            if (BUNDLED_DATA / kind / step.name).is_dir():
+                folder = results / "stream" / "input" / kind / step.name
+                folder.mkdir(parents=True)
+                pq.write_table(stamp(read_step(BUNDLED_DATA, kind, step.name), step.seconds), folder / "part.parquet")
+    return FeedRecord(results=results)
+
+
+@pytest.mark.parametrize(("how", "passed", "says"), [
+    ("start", True, "Every row's timestamp is start + offset (start = 00:00:00.000"),
+    ("stored", False, "timestamp still holds the data's stored values."),
+    ("stored_plus", False, "timestamp is the data's stored timestamp + offset."),
+    ("per_step", False, "rows differ from the rest."),
+])
+def test_feed_timestamp_says_how_the_start_was_taken(tmp_path: Path, how: str, passed: bool, says: str) -> None:
+    """The four ways a feed sets timestamp, each told apart on every row (200k at the original release's size)."""
+    import pyarrow.compute as pc
+
+    from grader.contract import START
+    from grader.dataset import list_steps, read_step, restamp
+
+    def stamp(table: pa.Table, seconds: float) -> pa.Table:
+        if how == "stored":
+            return table
+        if how == "stored_plus":
+            plus = pc.add(table["timestamp"].cast(pa.int64()), pc.cast(pc.round(pc.multiply(table["offset"], 1e6)), pa.int64()))
+            return table.set_column(table.schema.get_field_index("timestamp"), "timestamp", plus.cast(table["timestamp"].type))
+        from datetime import timedelta
+        return restamp(table, START + timedelta(seconds=seconds if how == "per_step" else 0))
+
+    feed = _feed_of(tmp_path, stamp)
+    ctx = context(BUNDLED_DATA, feed, QueriesRecord(observed=tmp_path / "observed"), load_expected(BUNDLED_EXPECTED))
+    finding = registry.CHECKS["feed.timestamp"](ctx)
+    text = "\n".join([finding.summary, *finding.details])
+    assert finding.passed is passed and says in text, text
+    if how == "per_step":
+        assert "the start instant is taken anew at every step" in text, text
+    if how.startswith("stored"):
+        first = read_step(BUNDLED_DATA, "accelerations", list_steps(BUNDLED_DATA)[0].name)["timestamp"][0].as_py()
+        assert f"({first:%Y-%m-%d %H:%M:%S} UTC for the first row)" in text, text

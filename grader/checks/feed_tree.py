@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -17,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from grader.checks.base import Context
-from grader.compare.tables import compare_tables
+from grader.compare.tables import compare_tables, row_ids
 from grader.contract import KINDS, STALE_FILES
 from grader.dataset import SCHEMAS, list_steps, read_step
-from grader.tables import UnreadableOutput, concat, iso_micros, normal_concat, read_table, rows_of
+from grader.tables import EPOCH, UnreadableOutput, concat, iso, iso_micros, normal_concat, read_table
 
 START_WINDOW = 60.0  # a start instant later than this after the replay began is not "the start"
 STALE = {PurePosixPath(p) for p in STALE_FILES}
@@ -192,7 +193,9 @@ def _compare_kind(ctx: Context, kind: str, steps: list[tuple[int, str, pa.Table]
 
 
 def _timestamps(found: Rows, kind: str, got: pa.Table, wanted: pa.Table) -> None:
-    """Each row's timestamp - offset, and how many kept the data's stored timestamp (or added the offset to it)."""
+    """Each row's timestamp - offset, and how many kept the data's stored timestamp (or added the
+    offset to it): each row is paired with the data's rows of its step, route and offset by row
+    ids, in numpy (Acero's group-by and join took 160 MiB for 195k rows, and kept it)."""
     if not got.num_rows or not pa.types.is_timestamp(got.schema.field("timestamp").type) \
             or not pa.types.is_floating(got.schema.field("offset").type):
         return
@@ -200,17 +203,26 @@ def _timestamps(found: Rows, kind: str, got: pa.Table, wanted: pa.Table) -> None
     stamps = _micros_of(usable["timestamp"])
     offsets = np.round(np.asarray(usable["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
     found.deltas.add(usable["__step"], stamps - offsets)
-    stored = wanted.select(["__step", "uuid", "offset", "timestamp"]).rename_columns(["__step", "uuid", "offset", "__stored"])
-    stored = stored.group_by(["__step", "uuid", "offset"]).aggregate([("__stored", "max")])
-    stored = stored.rename_columns(["__step", "uuid", "offset", "__stored"])
-    paired = usable.select(["__step", "uuid", "offset", "timestamp"]).join(stored, keys=["__step", "uuid", "offset"], join_type="inner")
-    paired = paired.filter(paired["__stored"].is_valid())
-    if paired.num_rows:
-        found.stored_example = found.stored_example or rows_of(paired.select(["__stored"]).slice(0, 1))[0]["__stored"]
-        stamp, original = _micros_of(paired["timestamp"]), _micros_of(paired["__stored"])
-        offset_us = np.round(np.asarray(paired["offset"].to_numpy(zero_copy_only=False)) * 1_000_000).astype(np.int64)
-        found.kept += int((np.abs(stamp - original) <= 1).sum())
-        found.stored_plus += int((np.abs(stamp - offset_us - original) <= 1).sum())
+    key = ["__step", "uuid", "offset"]
+    try:
+        mine = usable.select(key).cast(wanted.select(key).schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
+        return  # a key column of another kind: feed.rows says so
+    want_ids, have_ids = row_ids(wanted.select(key), mine, key)
+    valid = np.asarray(wanted["timestamp"].is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    count = int(max(want_ids.max(initial=-1), have_ids.max(initial=-1))) + 1
+    stored = np.full(count, np.iinfo(np.int64).min, dtype=np.int64)  # the data's stored timestamp per key (the latest)
+    np.maximum.at(stored, want_ids[valid], _micros_of(wanted["timestamp"].fill_null(0))[valid])
+    known = np.zeros(count, dtype=bool)
+    known[want_ids[valid]] = True
+    paired = known[have_ids]
+    if not paired.any():
+        return
+    original = stored[have_ids[paired]]
+    if found.stored_example is None:
+        found.stored_example = iso(EPOCH + timedelta(microseconds=int(original[0])))
+    found.kept += int((np.abs(stamps[paired] - original) <= 1).sum())
+    found.stored_plus += int((np.abs(stamps[paired] - offsets[paired] - original) <= 1).sum())
 
 
 def start_micros(ctx: Context) -> int:

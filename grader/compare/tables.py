@@ -26,7 +26,7 @@ def _dense(key: np.ndarray) -> np.ndarray:
     return pd.factorize(key)[0].astype(np.int64)
 
 
-def _ids(expected: pa.Table, got: pa.Table, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def row_ids(expected: pa.Table, got: pa.Table, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """One id per distinct row of ``columns`` (the same row gets the same id on both sides): each
     value an integer code from one dictionary per column over both tables (-1 for null), the codes
     folded into one integer column by column, made dense again whenever it would overflow. No
@@ -142,7 +142,7 @@ def compare_tables(expected: pa.Table, got: pa.Table, key: list[str], columns: l
     diff = RowDiff(expected=len(want_left), got=len(have_left))
     floats = [c for c in columns if pa.types.is_floating(expected.schema.field(c).type)]
     exact = [c for c in columns if c not in floats]
-    want_ids, have_ids = _ids(expected, got, columns)
+    want_ids, have_ids = row_ids(expected, got, columns)
     wi, hi = _pair(want_ids[want_left], have_ids[have_left])
     diff.matched = len(wi)
     want_left = _without(want_left, want_left[wi], len(expected))
@@ -150,7 +150,7 @@ def compare_tables(expected: pa.Table, got: pa.Table, key: list[str], columns: l
     # Equal on every exact column: paired when each float is within the tolerance.
     if floats and len(want_left) and len(have_left):
         want_rest, have_rest = expected.take(pa.array(want_left)), got.take(pa.array(have_left))
-        we, he = _ids(want_rest, have_rest, exact)
+        we, he = row_ids(want_rest, have_rest, exact)
         by = (_floats(want_rest, floats), _floats(have_rest, floats))
         wp, hp = _pair(we, he, by)
         close = _close(expected.take(pa.array(want_left[wp])), got.take(pa.array(have_left[hp])), floats, precision)
@@ -158,7 +158,7 @@ def compare_tables(expected: pa.Table, got: pa.Table, key: list[str], columns: l
         want_left = _without(want_left, want_left[wp[close]], len(expected))
         have_left = _without(have_left, have_left[hp[close]], len(got))
     # What is left: paired by key as differing rows; the rest is missing or unexpected.
-    wk, hk = _ids(expected.take(pa.array(want_left, pa.int64())), got.take(pa.array(have_left, pa.int64())), key)
+    wk, hk = row_ids(expected.take(pa.array(want_left, pa.int64())), got.take(pa.array(have_left, pa.int64())), key)
     wp, hp = _pair(wk, hk)
     diff.differing_count = len(wp)
     if len(wp):
