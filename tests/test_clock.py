@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,3 +73,29 @@ def test_real_clock_is_back_afterwards() -> None:
         pass
     assert abs(time.time() - datetime.now(timezone.utc).timestamp()) < 1
     assert datetime.now(timezone.utc).year >= 2026 and time.sleep.__module__ == "time"
+
+
+def test_a_feed_that_sleeps_t_after_the_previous_step_still_publishes_every_step(generated, tmp_path: Path) -> None:
+    """Such a feed is late (feed.timing), not incomplete: fake time has room for the sum of every
+    step's t (on the course's size that is far past the replay's end, where it used to be cut)."""
+    import json
+    import subprocess
+    import sys
+
+    from grader.dataset import list_steps
+    from tests.test_catalogue import build_wrong
+
+    data = generated("real", 0)
+    steps = list_steps(data)
+    assert sum(s.seconds for s in steps) > 2 * steps[-1].seconds + 300  # the old budget would have cut it
+    folder = build_wrong(["feed_cumulative_sleep"], tmp_path / "submission")
+    script = ("import json, sys; from datetime import datetime, timezone; from pathlib import Path; "
+              "from grader.feed import run_feed; "
+              "print(json.dumps(run_feed(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), datetime(2026, 1, 1, tzinfo=timezone.utc))['error']))")
+    done = subprocess.run([sys.executable, "-c", script, str(folder), str(data), str(tmp_path / "results")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) is None, done.stdout
+    for kind in ("accelerations", "locations"):
+        published = {p.name for p in (tmp_path / "results" / "stream" / "input" / kind).iterdir()}
+        assert published == {s.name for s in steps if (data / kind / s.name).is_dir()}
