@@ -79,8 +79,8 @@ class Deltas:
         encoded = pc.dictionary_encode(steps).combine_chunks()
         known = {name: code for code, name in enumerate(self.names)}
         for name in encoded.dictionary.to_pylist():
-            known.setdefault(name, len(self.names))
-            if known[name] == len(self.names):
+            if name not in known:
+                known[name] = len(self.names)
                 self.names.append(name)
         mapped = np.asarray([known[name] for name in encoded.dictionary.to_pylist()], dtype=np.int64)
         self.codes = np.concatenate([self.codes, mapped[np.asarray(encoded.indices, dtype=np.int64)]])
