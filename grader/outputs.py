@@ -81,16 +81,15 @@ def _names(record: QueriesRecord, sink: str) -> dict[str, pa.DataType]:
     return found
 
 
-def _needed(names: dict[str, pa.DataType], wanted: list[str]) -> set[str] | None:
-    """The columns worth reading from ``sink``'s files: those the contract's columns are found
-    in, and ``batch_id``. None (all of them) when a file holds a struct (a window, flattened
-    after reading) or a wanted column is not found (the feedback lists what there is). The
-    reference's joined sink has 28 columns, 10 of them compared: at the original release's size
-    the other 18 were most of the judge's memory."""
-    if any(pa.types.is_struct(kind) for kind in names.values()):
+def _needed(names: dict[str, pa.DataType], mapping: ColumnMap) -> set[str] | None:
+    """The columns worth reading from ``sink``'s files (``names``, mapped to the contract's by
+    ``mapping``): those the contract's columns are found in, and ``batch_id``. None (all of them)
+    when a file holds a struct (a window, flattened after reading) or a wanted column is not found
+    (the feedback lists what there is). The reference's joined sink has 28 columns, 10 of them
+    compared: at the original release's size the other 18 were most of the judge's memory."""
+    if any(pa.types.is_struct(kind) for kind in names.values()) or mapping.missing:
         return None
-    mapping = map_columns(sorted(c for c in names if not c.startswith("__")), wanted)
-    return None if mapping.missing else {*mapping.found.values(), "batch_id"}
+    return {*mapping.found.values(), "batch_id"}
 
 
 def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[str, str]) -> SinkRows:
@@ -103,11 +102,11 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     parts: list[pa.Table] = []
     kinds: dict[str, set[str]] = {}
     names = _names(record, sink)
-    needed = _needed(names, wanted)
+    early = map_columns(sorted(c for c in names if not c.startswith("__")), wanted)  # from the footers
+    needed = _needed(names, early)
     # Where the columns are known before reading, each step's flush rows go as it is read: the
-    # whole sink is never held twice (the filter at the end then has nothing left to copy).
-    early = map_columns(sorted(c for c in names if not c.startswith("__")), wanted) if needed is not None else None
-    flush_columns = [early.found[c] for c in ROUTE_COLUMNS if c in early.found] if early else []
+    # whole sink is never held twice. Otherwise they go once, after the columns are mapped.
+    flush_columns = [early.found[c] for c in ROUTE_COLUMNS if c in early.found] if needed is not None else []
     for seen in record.steps:
         relatives = seen.gained.get(sink, [])
         if not relatives:
@@ -148,7 +147,7 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     table = mapping.rename(raw, routes).append_column("step", raw["__step"]).append_column("index", raw["__index"])
     if "batch_id" in raw.column_names and pa.types.is_integer(raw.schema.field("batch_id").type):
         table = table.append_column("batch_id", raw["batch_id"].cast(pa.int64()))
-    out.table = _without_flush_rows(table, ROUTE_COLUMNS)
+    out.table = table if needed is not None else _without_flush_rows(table, ROUTE_COLUMNS)
     return out
 
 

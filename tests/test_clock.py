@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from grader.clock import FeedOverrun, fake_clock
+from grader.contract import KINDS
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -96,6 +97,6 @@ def test_a_feed_that_sleeps_t_after_the_previous_step_still_publishes_every_step
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) is None, done.stdout
-    for kind in ("accelerations", "locations"):
+    for kind in KINDS:
         published = {p.name for p in (tmp_path / "results" / "stream" / "input" / kind).iterdir()}
         assert published == {s.name for s in steps if (data / kind / s.name).is_dir()}

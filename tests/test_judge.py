@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grader.checks import registry
+from grader.contract import KINDS
 from grader.golden import load_expected
 from grader.judge import context, judge
 from grader.observations import FeedRecord, QueriesRecord, StepSeen
@@ -101,7 +102,7 @@ def _feed_of(tmp_path: Path, stamp) -> FeedRecord:  # stamp: (table, step second
 
     results = tmp_path / "results"
     for step in list_steps(BUNDLED_DATA):
-        for kind in ("accelerations", "locations"):
+        for kind in KINDS:
             if (BUNDLED_DATA / kind / step.name).is_dir():
                 folder = results / "stream" / "input" / kind / step.name
                 folder.mkdir(parents=True)

@@ -77,12 +77,13 @@ class Deltas:
 
     def add(self, steps: pa.ChunkedArray, values: np.ndarray) -> None:
         encoded = pc.dictionary_encode(steps).combine_chunks()
+        names = encoded.dictionary.to_pylist()
         known = {name: code for code, name in enumerate(self.names)}
-        for name in encoded.dictionary.to_pylist():
+        for name in names:
             if name not in known:
                 known[name] = len(self.names)
                 self.names.append(name)
-        mapped = np.asarray([known[name] for name in encoded.dictionary.to_pylist()], dtype=np.int64)
+        mapped = np.asarray([known[name] for name in names], dtype=np.int64)
         self.codes = np.concatenate([self.codes, mapped[np.asarray(encoded.indices, dtype=np.int64)]])
         self.values = np.concatenate([self.values, values.astype(np.int64)])
 
