@@ -4,9 +4,10 @@ The replay drives every query itself, step by step (``processAllAvailable``), so
 not depend on how fast a query would run on its own. A processing-time trigger made each step
 wait for the next tick (a correct solution was stopped at the part's time limit on the real
 data); a shuffle-partition count set by the student cost ~3 s per micro-batch at Spark's default
-of 200; a rate limit only splits each step into more batches. None of them changes what a query
-writes, so the grader runs such queries with the default trigger, its own shuffle partitions and no
-rate limit, and says so in the feedback. A trigger that does change what is written (``once``,
+of 200; a rate limit only splits each step into more batches; a state store of the student's
+choice would undo the grader's (``grader.replay.spark``: RocksDB, and the join state format only it
+supports). None of them changes what a query writes, so the grader runs such queries with the
+default trigger, its own settings and no rate limit, and says so in the feedback. A trigger that does change what is written (``once``,
 ``availableNow``: the query stops after the data present when it starts) is kept, and noted on
 the query so the feedback can name it when the query stops early.
 
@@ -26,6 +27,15 @@ from pyspark.sql.streaming.readwriter import DataStreamReader, DataStreamWriter
 from grader.contract import SINKS
 
 PARTITIONS = "spark.sql.shuffle.partitions"
+# The grader's settings a student may also set, and what the feedback says of the grader's own.
+PINNED = {
+    PARTITIONS: "one shuffle partition, two on large data; the number of partitions changes how fast a query runs",
+    "spark.sql.streaming.stateStore.providerClass": "a RocksDB state store; where a query keeps its state changes how "
+                                                    "fast it runs",
+    "spark.sql.streaming.join.stateFormatVersion": "the join state format 4, which evicts by the watermark at less "
+                                                   "cost; the format changes how fast a join runs",
+}
+_PINNED = {key.lower(): key for key in PINNED}
 RATE_LIMITS = ("maxfilespertrigger", "maxbytespertrigger")
 SEMANTIC_TRIGGERS = ("once", "availableNow", "continuous", "realTime")
 
@@ -105,22 +115,22 @@ def install() -> Overrides:
             return original(self, **{k: v for k, v in options.items() if not rate_limit(k, v)})
         return wrapper
 
-    def partitions(key: object, value: object) -> bool:
-        if str(key).strip().lower() != PARTITIONS:
+    def pinned(key: object, value: object) -> bool:
+        name = _PINNED.get(str(key).strip().lower())
+        if name is None:
             return False
-        done.note(f"`{PARTITIONS} = {value}`: the grader kept its own setting (one shuffle partition, two on large data); the number of "
-                  "partitions changes how fast a query runs, never what it writes.")
+        done.note(f"`{name} = {value}`: the grader kept its own setting ({PINNED[name]}, never what it writes).")
         return True
 
     def conf_set(original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: RuntimeConfig, key: str, value: Any) -> None:
-            if not partitions(key, value):
+            if not pinned(key, value):
                 original(self, key, value)
         return wrapper
 
     def get_or_create(original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: Any) -> SparkSession:
-            for key in [k for k in self._options if partitions(k, self._options[k])]:
+            for key in [k for k in self._options if pinned(k, self._options[k])]:
                 del self._options[key]
             return original(self)
         return wrapper
@@ -128,8 +138,8 @@ def install() -> Overrides:
     def sql(original: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(self: SparkSession, query: str, *args: Any, **kwargs: Any) -> Any:
             match = re.fullmatch(r"\s*SET\s+([\w.]+)\s*=\s*(\S+)\s*;?\s*", str(query), re.I)
-            if match and partitions(match[1], match[2]):
-                query = f"SET {PARTITIONS}"
+            if match and pinned(match[1], match[2]):
+                query = f"SET {match[1]}"
             return original(self, query, *args, **kwargs)
         return wrapper
 
