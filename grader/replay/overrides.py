@@ -7,9 +7,10 @@ data); a shuffle-partition count set by the student cost ~3 s per micro-batch at
 of 200; a rate limit only splits each step into more batches; a state store of the student's
 choice would undo the grader's (``grader.replay.spark``: RocksDB, and the join state format only it
 supports). None of them changes what a query writes, so the grader runs such queries with the
-default trigger, its own settings and no rate limit, and says so in the feedback. A trigger that does change what is written (``once``,
-``availableNow``: the query stops after the data present when it starts) is kept, and noted on
-the query so the feedback can name it when the query stops early.
+default trigger, its own settings and no rate limit, and says so in the feedback. A trigger that
+does change what is written (``once``, ``availableNow``: the query stops after the data present
+when it starts) is kept, and noted on the query so the feedback can name it when the query stops
+early.
 
 Installed before the student's module is imported, on pyspark's own classes, in this child only.
 """
