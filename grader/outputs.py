@@ -102,7 +102,8 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     parts: list[pa.Table] = []
     kinds: dict[str, set[str]] = {}
     names = _names(record, sink)
-    early = map_columns(sorted(c for c in names if not c.startswith("__")), wanted)  # from the footers
+    footer_columns = sorted(c for c in names if not c.startswith("__"))
+    early = map_columns(footer_columns, wanted)
     needed = _needed(names, early)
     # Where the columns are known before reading, each step's flush rows go as it is read: the
     # whole sink is never held twice. Otherwise they go once, after the columns are mapped.
@@ -126,10 +127,11 @@ def read_sink(record: QueriesRecord, sink: str, wanted: list[str], routes: dict[
     raw = flatten_window(concat(parts))
     for column in [c for c in kinds if "." in c]:  # a window struct's fields, under their flattened names
         kinds[column.replace(".", "_")] = kinds[column]
-    columns = sorted(c for c in raw.column_names if not c.startswith("__"))
-    if needed is not None:  # the columns left unread count as extra ones, as read ones would
-        columns = sorted({*columns, *(c for c in names if not c.startswith("__"))})
-    mapping: ColumnMap = map_columns(columns, wanted)
+    if needed is None:
+        columns = sorted(c for c in raw.column_names if not c.startswith("__"))
+        mapping: ColumnMap = map_columns(columns, wanted)
+    else:  # the footers' columns, read or not (the unread ones count as extra, as read ones would)
+        columns, mapping = footer_columns, early
     if raw.num_rows and mapping.missing:
         out.problems.append(f"no column for {', '.join(mapping.missing)} (found: {', '.join(columns)})")
         return out

@@ -101,10 +101,10 @@ class Deltas:
 
     def earliest(self) -> dict[str, int]:
         """Step -> its rows' smallest value, steps in the order their rows came."""
-        order = dict.fromkeys(self.codes.tolist())
+        codes, first = np.unique(self.codes, return_index=True)
         smallest = np.full(len(self.names), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(smallest, self.codes, self.values)
-        return {self.names[code]: int(smallest[code]) for code in order}
+        return {self.names[code]: int(smallest[code]) for code in codes[np.argsort(first)].tolist()}
 
 
 @dataclass
