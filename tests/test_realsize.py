@@ -2,7 +2,8 @@
 
 On the bundled fixtures (six steps) a processing-time trigger or 200 shuffle partitions cost little;
 on 34 steps they stopped correct solutions at the time limit. The catalogue's speed_settings variant
-(triggers of 5 and 10 s, 200 shuffle partitions, maxFilesPerTrigger = 1) is graded here on the
+(triggers of 5 and 10 s, 200 shuffle partitions, Spark's default state store and join format,
+maxFilesPerTrigger = 1) is graded here on the
 real data where it is, and on a generated dataset of its size where it is not (CI): one grading,
 not two, on a machine that holds both. Their times beside the reference's are the benchmark's (README, "Speed").
 """

@@ -47,10 +47,11 @@ SETTINGS: dict[str, str] = {
     "spark.sql.streaming.stateStore.maintenanceInterval": "600s",
     # State in RocksDB, for the join state format 4 that only RocksDB runs (it "optimizes watermark-based
     # eviction", says Spark's documentation of the setting: a join's rows are kept by key and event time).
-    # Measured in-process on the original release's size (the reference, 16 replay steps and the flush): the replay
-    # 31-34 s -> 26 s, JVM CPU 45-47 s -> 37-38 s, the JVM's peak RSS 763 -> 855 MiB; on the course's copy
-    # and the fixtures no change (12 s and 6 s either way). With format 2 RocksDB was slower than the
-    # in-memory default (41 s); changelog checkpoints write each batch's changes, not RocksDB's files.
+    # Measured in-process on the original release's size (the reference, 16 replay steps and the flush):
+    # the replay 31-34 s -> 26 s, JVM CPU 45-47 s -> 37-38 s, the JVM's peak RSS 763 -> 855 MiB; on the
+    # course's copy and the fixtures no change (12 s and 6 s either way). With format 2 RocksDB was slower
+    # than the in-memory default (the join alone 39-42 s against 28-30 s, timed with a progress listener).
+    # Changelog checkpoints write each batch's changes, not RocksDB's files.
     "spark.sql.streaming.stateStore.providerClass": "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
     "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
     "spark.sql.streaming.join.stateFormatVersion": "4",
