@@ -31,6 +31,7 @@ JOIN_CONDITION = f"loc_timestamp BETWEEN acc_timestamp - {_BOUND} AND acc_timest
 KINDS = ("accelerations", "locations")
 CONTRACT_FILES = ("stream_data.py", "stream_queries.py")
 PARTS = ("8.1", "8.2a", "8.2b", "8.2c")
+FEED_PART = PARTS[0]  # judged from the feed's record alone, while the queries still run
 QUERY_FUNCTIONS = ("read_accelerations", "read_locations", "windowed_speed", "join_streams", "start_queries")
 
 # Each 8.2 sink: where it writes under results_dir, its part, and the functions its query is built from.

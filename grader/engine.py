@@ -11,16 +11,16 @@ import functools
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from grader import paths
-from grader.contract import CONTRACT_FILES, OUTPUTS, START
+from grader.contract import CONTRACT_FILES, FEED_PART, KINDS, OUTPUTS, START
 from grader.golden import Expected
-from grader.judge import context, judge
+from grader.judge import Judged, context, judge, merged
 from grader.observations import FeedRecord, QueriesRecord, read_feed, read_queries
 from grader.replay import class_archive
 from grader.replay.schedule import read_folders, replay_steps
@@ -32,16 +32,23 @@ from grader.sandbox.workdir import prepare, stage
 from grader.verdict import Grade, rejected
 
 
-def limits_for(data_dir: Path, part_seconds: float | None = None, jobs: int = 1) -> Limits:
+def limits_for(data_dir: Path, part_seconds: float | None = None, jobs: int = 1, expected: Expected | None = None) -> Limits:
     """The given time limit per part, or one that follows the dataset: a JVM start, then 10 s per
-    replay step (each costs six micro-batches) and 0.5 s per 1,000 rows (what the reference's
-    join and sinks cost on the original release's size), at least 180 s; times ``jobs``, since
-    gradings side by side share the cores. The fixtures: 180 s; the course's copy: ~300 s; the
-    original release's size: ~400 s."""
+    replay step (each costs four or five micro-batches) and 0.5 s per 1,000 rows (what the
+    reference's join and sinks cost on the original release's size), at least 180 s; times
+    ``jobs``, since gradings side by side share the cores. The fixtures: 180 s; the course's copy:
+    ~250 s; the original release's size: ~380 s. ``expected`` tells the size without reading the
+    data (its manifest lists the replay steps, its simple sinks hold every row): at the original's
+    size that read is 2 s before the children can start."""
     if part_seconds is None:
-        folders, tables = read_folders(data_dir)
-        rows = sum(table.num_rows for kinds in tables.values() for table in kinds.values())
-        part_seconds = max(180.0, 120.0 + 10.0 * len(replay_steps(folders, tables)) + rows / 2000)
+        if expected is not None and "replay_steps" in expected.manifest:
+            steps = len(expected.manifest["replay_steps"])
+            rows = sum(expected[f"simple-{kind}"].num_rows for kind in KINDS)
+        else:
+            folders, tables = read_folders(data_dir)
+            steps = len(replay_steps(folders, tables))
+            rows = sum(table.num_rows for kinds in tables.values() for table in kinds.values())
+        part_seconds = max(180.0, 120.0 + 10.0 * steps + rows / 2000)
         part_seconds = round(part_seconds * max(1, jobs))
     return replace(Limits(), part_seconds=part_seconds)
 
@@ -68,9 +75,11 @@ def _locked_down() -> None:
 
 
 @contextmanager
-def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isolation | None = None) -> Iterator[Run]:
+def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isolation | None = None,
+                   on_feed: Callable[[FeedRecord], None] | None = None) -> Iterator[Run]:
     """Run both parts of ``folder`` in sandboxed children, at once; the work folder lives for the block.
-    The children may not read the grader's secrets (``paths.secrets``), as far as ``isolation`` allows."""
+    The children may not read the grader's secrets (``paths.secrets``), as far as ``isolation`` allows.
+    ``on_feed`` is called with the feed's record as soon as it has one, while the queries still run."""
     isolation = isolation or choose()
     work = Path(tempfile.mkdtemp(prefix="dsc650-grade-"))
     try:
@@ -85,12 +94,20 @@ def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isol
             stage(work, submission, data, START, list(OUTPUTS), specs, slot)
             secret = paths.secrets()
             # The parts share nothing but the read-only data, so they run at once: the feed (a few
-            # seconds of Python) hides inside the queries child's JVM start.
+            # seconds of Python) hides inside the queries child's replay, and so does its judging.
+            def feed_part() -> tuple[ChildRun, FeedRecord]:
+                child = run_part("feed", work, isolation, limits, slot, secret)
+                record = read_feed(child, limits.part_seconds)
+                if on_feed is not None:
+                    on_feed(record)
+                return child, record
+
             with ThreadPoolExecutor(max_workers=len(OUTPUTS), thread_name_prefix="part") as pool:
-                jobs = [pool.submit(run_part, part, work, isolation, limits, slot, secret) for part in OUTPUTS]
-                feed_run, queries_run = (job.result() for job in jobs)
-            yield Run(read_feed(feed_run, limits.part_seconds), read_queries(queries_run, limits.part_seconds),
-                      [feed_run, queries_run], data_dir, isolation, notes)
+                feed_job = pool.submit(feed_part)
+                queries_job = pool.submit(run_part, "queries", work, isolation, limits, slot, secret)
+                (feed_run, feed), queries_run = feed_job.result(), queries_job.result()
+            yield Run(feed, read_queries(queries_run, limits.part_seconds), [feed_run, queries_run], data_dir,
+                      isolation, notes)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -102,8 +119,16 @@ def grade_folder(folder: Path, data_dir: Path, expected: Expected, rubric: Rubri
     absent = [name for name in CONTRACT_FILES if not (Path(folder) / name).is_file()]
     if len(absent) == len(CONTRACT_FILES):
         return rejected(student, source, "The submission holds neither stream_data.py nor stream_queries.py.", rubric)
-    with run_submission(folder, data_dir, limits, isolation) as run:
-        grade.checks, grade.causes, grade.part_notes = judge(context(run.data_dir, run.feed, run.queries, expected), rubric)
+    feed_parts = [part for part in rubric.parts if part == FEED_PART]
+    early: list[Judged] = []
+
+    def judge_feed(record: FeedRecord) -> None:  # the feed's checks read only its record, its files and the data
+        early.append(judge(context(data_dir, record, QueriesRecord(Path(".")), expected), rubric, feed_parts))
+
+    with run_submission(folder, data_dir, limits, isolation, judge_feed if feed_parts else None) as run:
+        rest = [part for part in rubric.parts if part not in feed_parts]
+        later = judge(context(run.data_dir, run.feed, run.queries, expected), rubric, rest)
+        grade.checks, grade.causes, grade.part_notes = merged(rubric, *early, later)
         grade.seconds = round(sum(c.seconds for c in run.children), 3)
         grade.isolation = max((c.isolation for c in run.children), key=MODES.index)  # the weaker, if they differed
         grade.notes += run.notes + run.queries.overrides

@@ -228,13 +228,14 @@ def run(root: Path = ROOT, practice_seconds: float = PRACTICE_SECONDS, hidden_se
         name = student_id(who) if who else None
         grades = []
         for data_dir, most, hidden in datasets:
-            needed = limits_for(data_dir)
+            expected = expected_for(data_dir)  # shipped with the package
+            needed = limits_for(data_dir, expected=expected)
             limits = replace(needed, part_seconds=min(needed.part_seconds, most))
             if refusal:
                 grade = rejected(name or "submission", target.name, refusal, rubric)
             else:
                 redact = hidden and rubric.hidden_feedback == "summary"
-                grade = grade_path(target, Grading(data_dir, expected_for(data_dir, limits), rubric, limits, redact=redact), name)
+                grade = grade_path(target, Grading(data_dir, expected, rubric, limits, redact=redact), name)
             grades.append(grade)
             print(f"{'hidden' if hidden else 'practice'}: {grade.student}: {grade.score:g}/{grade.max_score:g} "
                   f"({grade.status}, isolation {grade.isolation or 'none'}) from {target}")

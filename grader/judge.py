@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +18,7 @@ from grader.arrow_memory import give_back
 from grader.checks import diagnoses, feed, queries
 from grader.checks.base import Context, Finding
 from grader.checks.registry import CHECKS
-from grader.contract import START
+from grader.contract import FEED_PART, START
 from grader.golden import Expected
 from grader.observations import FeedRecord, QueriesRecord
 from grader.outputs import sink_reader
@@ -38,11 +38,11 @@ def _could_not(error: Exception, what: str) -> Finding:
                    "your fault: your instructor has been told and will look at it.", review=True)
 
 
-def _per_part(rubric: Rubric, what: str, find: Callable[[str], T | None]) -> dict[str, T]:
-    """Part -> ``find(part)``, for the parts it finds something for; a part it raises on is
+def _per_part(rubric: Rubric, what: str, find: Callable[[str], T | None], parts: Collection[str]) -> dict[str, T]:
+    """Part -> ``find(part)``, for the ``parts`` it finds something for; a part it raises on is
     skipped (and the traceback printed for the instructor), the others stand."""
     found = {}
-    for part in rubric.parts:
+    for part in (p for p in rubric.parts if p in parts):
         try:
             said = find(part)
         except Exception:
@@ -53,22 +53,26 @@ def _per_part(rubric: Rubric, what: str, find: Callable[[str], T | None]) -> dic
     return found
 
 
-def causes(ctx: Context, rubric: Rubric) -> dict[str, str]:
+def causes(ctx: Context, rubric: Rubric, parts: Collection[str]) -> dict[str, str]:
     """Part -> why it could not run at all, for the parts that could not."""
-    return _per_part(rubric, "cause", lambda part: feed.cause(ctx) if part == "8.1" else queries.cause(ctx, part))
+    return _per_part(rubric, "cause", lambda part: feed.cause(ctx) if part == FEED_PART else queries.cause(ctx, part), parts)
 
 
-def part_notes(ctx: Context, rubric: Rubric) -> dict[str, list[str]]:
+def part_notes(ctx: Context, rubric: Rubric, parts: Collection[str]) -> dict[str, list[str]]:
     """Part -> what every check of it should also say (the grader started it itself, start_queries
     did not return), said once per part."""
-    return _per_part(rubric, "notes", lambda part: queries.notes(ctx, part) if part != "8.1" else [])
+    return _per_part(rubric, "notes", lambda part: queries.notes(ctx, part) if part != FEED_PART else [], parts)
 
 
-def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, str], dict[str, list[str]]]:
-    """Every rubric item's result, each part's root cause, and each part's notes."""
-    found = causes(ctx, rubric)
+Judged = tuple[list[CheckResult], dict[str, str], dict[str, list[str]]]
+
+
+def judge(ctx: Context, rubric: Rubric, parts: Collection[str] | None = None) -> Judged:
+    """Every rubric item's result (of ``parts``, or of all), each part's root cause, and each part's notes."""
+    parts = rubric.parts if parts is None else parts
+    found = causes(ctx, rubric, parts)
     results = []
-    for item in rubric.items:
+    for item in (i for i in rubric.items if i.part in parts):
         try:
             finding = CHECKS[item.id](ctx)
         except Exception as error:
@@ -81,4 +85,12 @@ def judge(ctx: Context, rubric: Rubric) -> tuple[list[CheckResult], dict[str, st
             review=finding.review,
             labels=[] if finding.passed else diagnoses.labels([finding.summary, *finding.evidence, *finding.details]),
         ))  # fmt: skip
-    return results, found, part_notes(ctx, rubric)
+    return results, found, part_notes(ctx, rubric, parts)
+
+
+def merged(rubric: Rubric, *judged: Judged) -> Judged:
+    """Judgements of disjoint parts as one, the results in the rubric's order."""
+    by_id = {result.id: result for results, _, _ in judged for result in results}
+    return ([by_id[item.id] for item in rubric.items if item.id in by_id],
+            {part: cause for _, found, _ in judged for part, cause in found.items()},
+            {part: notes for _, _, noted in judged for part, notes in noted.items()})

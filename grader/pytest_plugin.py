@@ -97,8 +97,10 @@ def _grade(config: pytest.Config) -> Any:
 
         submission = Path(config.getoption("--submission") or reference())
         data_dir = Path(config.getoption("--grade-data-dir") or BUNDLED_DATA)
-        limits = limits_for(data_dir, config.getoption("--grade-timeout"))
-        grading = Grading(data_dir, expected_for(data_dir, limits), config.stash[RUBRIC_KEY], limits)
+        timeout = config.getoption("--grade-timeout")
+        expected = expected_for(data_dir, limits_for(data_dir, timeout) if timeout else None)
+        limits = limits_for(data_dir, timeout, expected=expected)
+        grading = Grading(data_dir, expected, config.stash[RUBRIC_KEY], limits)
         config.stash[GRADE_KEY] = grade_path(submission.resolve(), grading)
     return config.stash[GRADE_KEY]
 

@@ -155,6 +155,15 @@ def graded(tmp_path_factory: pytest.TempPathFactory, catalogue_data: Path) -> Gr
     return Graded(grades, feedback, rubric)
 
 
+def test_the_goldens_tell_the_time_limit_the_data_does(graded: Graded, catalogue_data: Path) -> None:
+    """A grading takes its time limit from the goldens' size where it has them (no read of the data
+    before the children start); the limit must be the one the data gives."""
+    from grader.reference import expected_for
+
+    expected = expected_for(catalogue_data)  # made for the catalogue's grading: in the cache now
+    assert limits_for(catalogue_data, jobs=2, expected=expected) == limits_for(catalogue_data, jobs=2)
+
+
 def test_catalogue_matches_folders() -> None:
     """Every right folder is declared and every declaration has one; names are unique; parts and ids exist."""
     assert _folders("right") == {name for name, entry in RIGHT.items() if "edit" not in entry}

@@ -7,7 +7,7 @@ both kinds are written to staging and renamed into ``input``, every query is dri
 ``processAllAvailable``, and the files each sink gained are copied aside as that step's
 observation. One flush step follows the data: a row of each kind, route
 ``__flush__``, an hour later, which moves every watermark past the data so the last windows and
-every outer-join row without a partner are written out (by the no-data batch that follows it).
+every outer-join row without a partner are written out (by the batch after it: ``settle``).
 The flush rows are removed before comparison.
 
 ``start_queries`` only has to start the queries: it runs in a thread of its own, and if it has
@@ -76,6 +76,22 @@ def publish(tables: dict[str, pa.Table], step: ReplayStep, results: Path) -> Non
         staged.mkdir(parents=True)
         pq.write_table(table, staged / "part-0.parquet")
         staged.rename(results / "stream" / "input" / kind / step.name)
+
+
+def settle(step: ReplayStep, kinds: tuple[str, ...], results: Path) -> None:
+    """An empty file of each of ``kinds``, added to ``step``'s folders in input: a batch without
+    rows, which does what Spark's no-data batch did (``grader.replay.schedule``): the watermark late
+    rows are dropped by catches up with the one state is evicted by, and what that releases is written."""
+    for kind in kinds:
+        staged = results / ".replay-staging" / kind / f"{step.name}-settle"
+        staged.mkdir(parents=True)
+        pq.write_table(SCHEMAS[kind].empty_table(), staged / "part-1.parquet")  # named as a writer would name it
+        target = results / "stream" / "input" / kind / step.name
+        if target.is_dir():
+            (staged / "part-1.parquet").rename(target / "part-1.parquet")
+            staged.rmdir()
+        else:
+            staged.rename(target)
 
 
 def step_tables(folders: Folders, step: ReplayStep, start: datetime) -> dict[str, pa.Table]:
@@ -236,6 +252,10 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
             if not driver.queries:
                 return
         driver.drive()
+        kinds = KINDS if step is flush else timeline[index + 1][0].older
+        if kinds:
+            settle(step, kinds, results)
+            driver.drive()
         log({
             "event": "step",
             "index": index,

@@ -35,6 +35,9 @@ PINNED = {
                                                     "fast it runs",
     "spark.sql.streaming.join.stateFormatVersion": "the join state format 4, which evicts by the watermark at less "
                                                    "cost; the format changes how fast a join runs",
+    "spark.sql.streaming.noDataMicroBatches.enabled": "no batches that only move the watermark, but one of the "
+                                                      "grader's own wherever a row's fate depends on it; they "
+                                                      "change how fast a query runs",
 }
 _PINNED = {key.lower(): key for key in PINNED}
 RATE_LIMITS = ("maxfilespertrigger", "maxbytespertrigger")

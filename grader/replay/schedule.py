@@ -16,6 +16,16 @@ folders are published as one replay step when both hold:
    are still compared replay step by replay step.
 
 The goldens and every submission get the same schedule, since it depends on the data alone.
+
+The session runs without Spark's no-data batches (``grader.replay.spark``: they were a third of
+the micro-batches). A no-data batch did two things: it wrote what the watermark released (closed
+windows in append mode, outer-join rows without a partner), which the next data batch now writes
+instead, a step later; and it made the watermark Spark drops late rows by catch up with the one it
+evicts by. Only a row older than an earlier row of its kind can tell the second apart: a row newer
+than every earlier row of its kind is newer than every watermark of a query that reads that kind
+(a query's watermark is at most the newest row of each kind it reads, less the delay). So before a
+replay step that holds such a row, and after the flush, the replay runs that batch itself, with
+an empty file of each kind concerned (``ReplayStep.older``, ``grader.replay.driver.settle``).
 """
 
 from __future__ import annotations
@@ -33,11 +43,15 @@ from grader.dataset import Step, list_steps, read_step
 SPAN = WINDOW_SECONDS * 2 / 3  # seconds from a replay step's first folder to its last, exclusive
 
 
+Bounds = dict[str, tuple[float, float]]  # kind -> its (oldest, newest) offset in a folder; no rows, no entry
+
+
 @dataclass(frozen=True)
 class ReplayStep:
     """Step folders published together, under the first one's name."""
 
     steps: tuple[Step, ...]
+    older: tuple[str, ...] = ()  # the kinds holding a row older than an earlier row of that kind
 
     @property
     def name(self) -> str:
@@ -53,21 +67,22 @@ class ReplayStep:
         return self.name if len(self.steps) == 1 else f"{self.name}-{self.steps[-1].name}"
 
 
-def plan(steps: list[Step], offsets: Iterable[tuple[float, float] | None]) -> list[ReplayStep]:
-    """Replay steps for ``steps`` in time order, each step's (oldest, newest) offset over both
-    kinds beside it (None for a step without rows)."""
+def plan(steps: list[Step], offsets: Iterable[Bounds]) -> list[ReplayStep]:
+    """Replay steps for ``steps`` in time order, each step's bounds per kind beside it."""
     groups: list[list[Step]] = []
-    newest = float("-inf")
+    older: list[tuple[str, ...]] = []
+    newest: dict[str, float] = {}
     for step, bounds in zip(steps, offsets, strict=True):
-        oldest = bounds[0] if bounds else float("inf")
-        joins = groups and oldest > newest and step.seconds - groups[-1][0].seconds < SPAN
-        if joins:
+        oldest = min((low for low, _ in bounds.values()), default=float("inf"))
+        joins = groups and oldest > max(newest.values(), default=float("-inf"))
+        if joins and step.seconds - groups[-1][0].seconds < SPAN:
             groups[-1].append(step)
         else:
             groups.append([step])
-        if bounds:
-            newest = max(newest, bounds[1])
-    return [ReplayStep(tuple(group)) for group in groups]
+            older.append(tuple(kind for kind in sorted(bounds) if bounds[kind][0] <= newest.get(kind, float("-inf"))))
+        for kind, (_, high) in bounds.items():
+            newest[kind] = max(newest.get(kind, float("-inf")), high)
+    return [ReplayStep(tuple(group), kinds) for group, kinds in zip(groups, older, strict=True)]
 
 
 Folders = dict[str, dict[str, pa.Table]]  # step folder -> kind -> its rows
@@ -80,10 +95,13 @@ def read_folders(data_dir: Path) -> tuple[list[Step], Folders]:
 
 
 def replay_steps(steps: list[Step], folders: Folders) -> list[ReplayStep]:
-    """The dataset's schedule, from each step's oldest and newest offset."""
+    """The dataset's schedule, from each step's oldest and newest offset of each kind."""
     bounds = []
     for step in steps:
-        offsets = pa.chunked_array([folders[step.name][kind]["offset"] for kind in KINDS], pa.float64())
-        valid = len(offsets) - offsets.null_count
-        bounds.append((pc.min(offsets).as_py(), pc.max(offsets).as_py()) if valid else None)
+        kinds: Bounds = {}
+        for kind in KINDS:
+            offsets = folders[step.name][kind]["offset"]
+            if len(offsets) - offsets.null_count:
+                kinds[kind] = (pc.min(offsets).as_py(), pc.max(offsets).as_py())
+        bounds.append(kinds)
     return plan(steps, bounds)
