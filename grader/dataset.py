@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -89,7 +91,10 @@ def read_parquet(path: Path) -> pa.Table:
 def read_step(data_dir: Path, kind: str, step: str) -> pa.Table:
     """All rows of one kind in one step (files in name order), in the kind's schema; read once
     per process while the folder is unchanged (the replay, the goldens and several checks read
-    every step: 6,500 files on the original release's size)."""
+    every step: 6,500 files on the original release's size), or taken from its pack (``use_pack``)."""
+    packed = _PACKED.get((str(Path(data_dir).resolve()), kind, step))
+    if packed is not None:
+        return packed
     folder = Path(data_dir) / kind / step
     try:
         changed = folder.stat().st_mtime_ns
@@ -110,6 +115,52 @@ def _read_step(folder: str, kind: str, changed: int | None) -> pa.Table:
     if all(t.schema.equals(tables[0].schema) for t in tables[1:]):  # as written: one cast, not one per file
         return pa.concat_tables(tables).combine_chunks().cast(SCHEMAS[kind])
     return pa.concat_tables([t.cast(SCHEMAS[kind]) for t in tables]).combine_chunks()
+
+
+# A dataset's pack: every step folder's rows in one Arrow file per kind, the step folders and their
+# row counts in its metadata. Read (memory-mapped) in milliseconds, where the original release's
+# 6,500 parquet files take 2 s of CPU, and both the queries child and the judge read them all.
+_PACKED: dict[tuple[str, str, str], pa.Table] = {}  # (resolved data folder, kind, step) -> its rows
+
+
+def pack(data_dir: Path, out: Path) -> None:
+    """Write ``data_dir``'s pack into ``out`` (``<kind>.arrow``), each file whole or not at all."""
+    steps = list_steps(data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for kind in KINDS:
+        tables = [read_step(data_dir, kind, step.name) for step in steps]
+        table = pa.concat_tables([SCHEMAS[kind].empty_table(), *tables]).replace_schema_metadata({
+            "steps": json.dumps([step.name for step in steps]), "rows": json.dumps([t.num_rows for t in tables])})
+        scratch = out / f".{kind}.arrow.{os.getpid()}"
+        with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        scratch.replace(out / f"{kind}.arrow")
+
+
+def use_pack(data_dir: Path, folder: Path) -> bool:
+    """Serve ``read_step`` for ``data_dir`` from the pack in ``folder``, if it is one of the same
+    step folders; False (and nothing changed) if not."""
+    names = [step.name for step in list_steps(data_dir)]
+    found: dict[tuple[str, str], pa.Table] = {}
+    for kind in KINDS:
+        try:
+            table = pa.ipc.open_file(pa.memory_map(str(folder / f"{kind}.arrow"))).read_all()
+            metadata = table.schema.metadata or {}
+            steps, rows = json.loads(metadata.get(b"steps", b"[]")), json.loads(metadata.get(b"rows", b"[]"))
+        except (OSError, ValueError, pa.ArrowException):
+            return False
+        if steps != names or len(rows) != len(steps) or sum(rows) != table.num_rows:
+            return False
+        table = table.replace_schema_metadata(None)
+        if not table.schema.equals(SCHEMAS[kind]):
+            return False
+        at = 0
+        for step, count in zip(steps, rows, strict=True):
+            found[(kind, step)] = table.slice(at, count).combine_chunks()
+            at += count
+    root = str(Path(data_dir).resolve())
+    _PACKED.update({(root, kind, step): rows for (kind, step), rows in found.items()})
+    return True
 
 
 def micros(instant: datetime) -> int:

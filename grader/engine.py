@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader import paths
 from grader.contract import CONTRACT_FILES, FEED_PART, KINDS, OUTPUTS, START
+from grader.dataset import use_pack
 from grader.golden import Expected
 from grader.judge import Judged, context, judge, merged
 from grader.observations import FeedRecord, QueriesRecord, read_feed, read_queries
@@ -28,7 +29,7 @@ from grader.rubric import Rubric
 from grader.sandbox.isolation import MODES, Isolation, choose, lock_down
 from grader.sandbox.run import ChildRun, Limits, run_part
 from grader.sandbox.users import take_slot
-from grader.sandbox.workdir import prepare, stage
+from grader.sandbox.workdir import PACKED, prepare, stage
 from grader.verdict import Grade, rejected
 
 
@@ -76,20 +77,24 @@ def _locked_down() -> None:
 
 @contextmanager
 def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isolation | None = None,
-                   on_feed: Callable[[FeedRecord], None] | None = None) -> Iterator[Run]:
+                   on_feed: Callable[[FeedRecord], None] | None = None, packed: Path | None = None) -> Iterator[Run]:
     """Run both parts of ``folder`` in sandboxed children, at once; the work folder lives for the block.
     The children may not read the grader's secrets (``paths.secrets``), as far as ``isolation`` allows.
-    ``on_feed`` is called with the feed's record as soon as it has one, while the queries still run."""
+    ``on_feed`` is called with the feed's record as soon as it has one, while the queries still run;
+    ``packed``, the data's pack, is copied for the replay to read the rows from."""
     isolation = isolation or choose()
     work = Path(tempfile.mkdtemp(prefix="dsc650-grade-"))
     try:
         with take_slot() if isolation.mode == "sandbox-user" else nullcontext() as slot:
             if slot is not None:
                 _locked_down()
-            submission, data, notes = prepare(work, folder, data_dir, slot)
+            # Linked only where the children see the data through a read-only mount.
+            read_only = isolation.mode in ("namespaces", "user-namespaces")
+            submission, data, notes = prepare(work, folder, data_dir, slot, packed, link=read_only)
             archive = class_archive.current()
             specs = {part: {"memory_bytes": limits.memory_bytes(part), "start_seconds": limits.start_seconds,
-                            "class_archive": str(archive) if archive and part == "queries" else None}
+                            "class_archive": str(archive) if archive and part == "queries" else None,
+                            "packed": str(work / PACKED) if packed and part == "queries" else None}
                      for part in OUTPUTS}
             stage(work, submission, data, START, list(OUTPUTS), specs, slot)
             secret = paths.secrets()
@@ -112,6 +117,19 @@ def run_submission(folder: Path, data_dir: Path, limits: Limits, isolation: Isol
         shutil.rmtree(work, ignore_errors=True)
 
 
+@functools.cache
+def _use_pack(data_dir: Path, folder: Path) -> bool:
+    return use_pack(data_dir, folder)
+
+
+def packed_for(data_dir: Path, expected: Expected) -> Path | None:
+    """The data's pack in the cache (``grader.reference.packed`` made it), now serving this
+    process's reads of the data too; None where there is none (the rows are then read from the files)."""
+    data_hash = expected.manifest.get("data_sha256")
+    folder = paths.pack_dir(data_hash) if isinstance(data_hash, str) else None
+    return folder if folder is not None and _use_pack(Path(data_dir), folder) else None
+
+
 def grade_folder(folder: Path, data_dir: Path, expected: Expected, rubric: Rubric, limits: Limits,
                  student: str, source: str, isolation: Isolation | None = None) -> Grade:
     """Grade a submission folder that holds the contract's files (intake has found it)."""
@@ -125,7 +143,8 @@ def grade_folder(folder: Path, data_dir: Path, expected: Expected, rubric: Rubri
     def judge_feed(record: FeedRecord) -> None:  # the feed's checks read only its record, its files and the data
         early.append(judge(context(data_dir, record, QueriesRecord(Path(".")), expected), rubric, feed_parts))
 
-    with run_submission(folder, data_dir, limits, isolation, judge_feed if feed_parts else None) as run:
+    packed = packed_for(data_dir, expected)
+    with run_submission(folder, data_dir, limits, isolation, judge_feed if feed_parts else None, packed) as run:
         rest = [part for part in rubric.parts if part not in feed_parts]
         later = judge(context(run.data_dir, run.feed, run.queries, expected), rubric, rest)
         grade.checks, grade.causes, grade.part_notes = merged(rubric, *early, later)

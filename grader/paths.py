@@ -66,6 +66,11 @@ def cache_root() -> Path:
     return Path(base) / "dsc650-grader"
 
 
+def pack_dir(data_hash: str) -> Path:
+    """Where the cache keeps the pack (``grader.dataset.pack``) of the dataset of this content hash."""
+    return cache_root() / "packed" / data_hash[:32]
+
+
 def secrets() -> list[Path]:
     """What a child running student code must never read: expected outputs, the reference, the
     project's other files (tests hold correct variants), the goldens cache and the real HOME."""

@@ -1,7 +1,7 @@
 """The reference solution's one job in grading: producing the expected outputs.
 
 ``regenerate`` runs the reference through exactly the replay a submission gets. ``expected_for``
-finds the goldens for a dataset: goldens shipped beside it (the bundled fixtures; a Gradescope
+finds the goldens for a dataset (and makes its pack, which gradings read its rows from): goldens shipped beside it (the bundled fixtures; a Gradescope
 package's hidden dataset), else a cache entry keyed by the dataset's content hash, made from the
 reference on first use (so only where the reference is: a checkout, never the student edition).
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import grader
 from grader import paths
-from grader.contract import START
-from grader.dataset import content_hash, list_steps
+from grader.contract import KINDS, START
+from grader.dataset import content_hash, list_steps, pack
 from grader.engine import limits_for, run_submission
 from grader.golden import Expected, GoldenError, expected_from, load_expected, reference_hash, write_expected
 from grader.outputs import read_outputs
@@ -60,9 +60,24 @@ def shipped(data_dir: Path) -> Path | None:
     return next((expected for data, expected in SHIPPED.items() if data.resolve() == resolved), None)
 
 
+def packed(data_dir: Path, data_hash: str) -> Path | None:
+    """The dataset's pack in the cache (``grader.dataset.pack``), made now if absent: gradings take
+    the data's rows from it. None where the cache cannot be written."""
+    folder = paths.pack_dir(data_hash)
+    if not all((folder / f"{kind}.arrow").is_file() for kind in KINDS):
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            pack(data_dir, folder)
+        except OSError:
+            return None
+    return folder
+
+
 def expected_for(data_dir: Path, limits: Limits | None = None) -> Expected:
-    """Goldens for ``data_dir``; raises GoldenError when shipped ones are stale or none can be made."""
+    """Goldens for ``data_dir`` (and its pack made); raises GoldenError when shipped ones are stale
+    or none can be made."""
     data_hash = content_hash(data_dir)
+    packed(data_dir, data_hash)
     folder = shipped(data_dir)
     if folder is not None:
         expected = load_expected(folder)

@@ -54,6 +54,10 @@ def main(spec_path: str) -> int:
         write(record)
 
     archive = spec.get("class_archive")
+    if spec.get("packed"):
+        from grader.dataset import use_pack
+
+        use_pack(data_dir, Path(spec["packed"]))  # the rows from the data's pack; if it does not fit, from the files
     try:
         _, folders = read_folders(data_dir)  # cached: the replay reads them again
         rows = sum(table.num_rows for kinds in folders.values() for table in kinds.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -18,9 +19,11 @@ from grader.dataset import (
     DatasetError,
     content_hash,
     list_steps,
+    pack,
     read_parquet,
     read_step,
     restamp,
+    use_pack,
 )
 from grader.fixtures import SHAPES, SIZES, generate
 from grader.paths import BUNDLED_DATA
@@ -54,6 +57,32 @@ def test_foreign_layouts_are_named(tmp_path: Path, make, message: str) -> None:
     make(tmp_path)
     with pytest.raises(DatasetError, match=message):
         list_steps(tmp_path)
+
+
+def test_a_pack_serves_every_step_as_its_files_read(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(BUNDLED_DATA, data)
+    wanted = {(kind, s.name): read_step(data, kind, s.name) for s in list_steps(data) for kind in KINDS}
+    pack(data, tmp_path / "packed")
+    copy = tmp_path / "copy"  # another folder: read_step has not read it yet
+    shutil.copytree(data, copy)
+    assert use_pack(copy, tmp_path / "packed")
+    for (kind, step), table in wanted.items():
+        got = read_step(copy, kind, step)
+        assert got.equals(table) and got.schema.equals(table.schema), (kind, step)
+        assert got.num_rows == 0 or len(got.column("uuid").chunks) == 1
+
+
+def test_a_pack_of_other_step_folders_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(BUNDLED_DATA, data)
+    pack(data, tmp_path / "packed")
+    last = list_steps(data)[-1].name
+    for kind in KINDS:
+        shutil.rmtree(data / kind / last, ignore_errors=True)
+    assert not use_pack(data, tmp_path / "packed")
+    assert not use_pack(data, tmp_path / "absent")
+    assert read_step(data, "locations", last).num_rows == 0  # read from the files, not from the pack
 
 
 def test_restamp_adds_offset_to_start_in_microseconds() -> None:

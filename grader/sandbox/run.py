@@ -23,6 +23,7 @@ from grader.contract import OUTPUTS
 from grader.sandbox import users, watchdog
 from grader.sandbox.isolation import Isolation, child_env, namespace_prefix, user_prefix
 from grader.sandbox.users import SandboxError, Slot
+from grader.sandbox.workdir import PACKED
 
 # Measured on the reference with -Xmx1g (local[2], 4 queries): the JVM peaks at 4.5 GiB VSZ,
 # 1.8 GiB VmData (mostly 4 MiB thread stacks x ~280 threads) and 0.6 GiB RSS; the Python driver
@@ -97,7 +98,8 @@ def _status_reader(fd: int) -> tuple[threading.Thread, list[str]]:
 def _protected(work: Path, part: str) -> list[Path]:
     """What the child must not write inside its work folder: the copies, the specs, the other part's outputs."""
     others = [work / name for other, names in OUTPUTS.items() if other != part for name in names]
-    return [work / "submission", work / "data", *(work / f"{name}.spec.json" for name in OUTPUTS), *others]
+    copies = [work / "submission", work / "data", *([work / PACKED] if (work / PACKED).is_dir() else [])]
+    return [*copies, *(work / f"{name}.spec.json" for name in OUTPUTS), *others]
 
 
 def run_part(part: str, work: Path, isolation: Isolation, limits: Limits, slot: Slot | None = None,

@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.contract import OUTPUTS
 from grader.sandbox.users import Slot
 
+PACKED = "packed"  # the data's pack (grader.dataset.pack), which the replay reads the rows from
 SKIPPED = ("results", "__pycache__")  # run leftovers a student may have zipped, never graded
 
 
@@ -69,22 +70,37 @@ def _own(root: Path, uid: int, gid: int, dir_mode: int, file_mode: int) -> None:
             os.chmod(os.path.join(here, name), file_mode)
 
 
-def prepare(work: Path, submission: Path, data_dir: Path, slot: Slot | None = None) -> tuple[Path, Path, list[str]]:
-    """Copy the submission and the data into ``work``; return the copies and any notes."""
+def _link_or_copy(source: str, dest: str) -> None:
+    try:
+        os.link(source, dest)
+    except OSError:  # another file system, or links refused
+        shutil.copy2(source, dest)
+
+
+def prepare(work: Path, submission: Path, data_dir: Path, slot: Slot | None = None,
+            packed: Path | None = None, link: bool = False) -> tuple[Path, Path, list[str]]:
+    """Copy the submission, the data and the data's pack (if given) into ``work``; return the
+    copies and any notes. With ``link`` (only where the children see these copies through a
+    read-only mount: the namespace modes) the data's files are hard links, not copies: copying the
+    original release's 6,440 files took 1.7 s before the children could start, linking 0.1 s."""
     work.mkdir(parents=True, exist_ok=True)
     for folder in (work / "home", work / "tmp"):
         folder.mkdir(exist_ok=True)
     sub, data = work / "submission", work / "data"
     links = copy_tree(submission, sub)
-    shutil.copytree(data_dir, data)
+    copy = _link_or_copy if link and slot is None else shutil.copy2  # a slot's copies are chowned: never links
+    shutil.copytree(data_dir, data, copy_function=copy)
+    if packed is not None:
+        shutil.copytree(packed, work / PACKED, copy_function=copy)
     notes = [f"left out {len(links)} symbolic link(s) ({', '.join(links[:3])}): links are not followed; "
              "put the real files in the folder"] if links else []
     if slot is not None:
         for path in (work, work / "home", work / "tmp"):
             os.chown(path, 0, slot.gid)
             os.chmod(path, 0o750)
-        for tree in (sub, data):
-            _own(tree, 0, slot.gid, 0o750, 0o640)
+        for tree in (sub, data, work / PACKED):
+            if tree.exists():
+                _own(tree, 0, slot.gid, 0o750, 0o640)
     return sub, data, notes
 
 
