@@ -108,6 +108,10 @@ _READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="read-step")  # 
 
 @functools.lru_cache(maxsize=1024)
 def _read_step(folder: str, kind: str, changed: int | None) -> pa.Table:
+    return _read_files(folder, kind)
+
+
+def _read_files(folder: str, kind: str) -> pa.Table:
     files = sorted(Path(folder).glob("*.parquet"))
     tables = [t.select(SCHEMAS[kind].names) for t in _READERS.map(read_parquet, files)]
     if not tables:
@@ -127,8 +131,8 @@ def pack(data_dir: Path, out: Path) -> None:
     """Write ``data_dir``'s pack into ``out`` (``<kind>.arrow``), each file whole or not at all."""
     steps = list_steps(data_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for kind in KINDS:
-        tables = [read_step(data_dir, kind, step.name) for step in steps]
+    for kind in KINDS:  # read past read_step's cache: the pack is what this process will hold
+        tables = [_read_files(str((Path(data_dir) / kind / step.name).resolve()), kind) for step in steps]
         table = pa.concat_tables([SCHEMAS[kind].empty_table(), *tables]).replace_schema_metadata({
             "steps": json.dumps([step.name for step in steps]), "rows": json.dumps([t.num_rows for t in tables])})
         scratch = out / f".{kind}.arrow.{os.getpid()}"
