@@ -163,6 +163,7 @@ def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[
     rubric = _rubric(rubric_path)
     _need_java()
     from grader.batch import Grading, grade_batch
+    from grader.dataset import DatasetError
     from grader.engine import limits_for
     from grader.fixtures import generate
     from grader.golden import GoldenError
@@ -189,9 +190,9 @@ def _grade(submissions: list[Path], members: list, notes: list[str], kinds: set[
         data_dir = data_dir or BUNDLED_DATA
         try:  # the goldens first: where they are at hand, they tell the time limit the dataset's size needs
             expected = expected_for(data_dir, limits_for(data_dir, timeout) if timeout else None)
-        except GoldenError as error:
+            limits = limits_for(data_dir, timeout, jobs, expected)
+        except (GoldenError, DatasetError) as error:
             raise UserError(str(error)) from None
-        limits = limits_for(data_dir, timeout, jobs, expected)
         hidden = data_dir != BUNDLED_DATA
         redact = (feedback or (rubric.hidden_feedback if hidden else "full")) == "summary"
         grading = Grading(data_dir, expected, rubric, limits, confinement, redact)
@@ -258,13 +259,14 @@ def report(out_dir: Path) -> None:
 def regenerate(data_dir: Path | None, out_dir: Path | None) -> None:
     """Rewrite the golden outputs from the reference solution."""
     _need_java()
+    from grader.dataset import DatasetError
     from grader.golden import GoldenError
     from grader.paths import BUNDLED_DATA, BUNDLED_EXPECTED, NoReference
     from grader.reference import regenerate as run_regenerate
 
     try:
         written = run_regenerate(data_dir or BUNDLED_DATA, out_dir or BUNDLED_EXPECTED)
-    except (GoldenError, NoReference) as error:
+    except (GoldenError, DatasetError, NoReference) as error:
         raise UserError(str(error)) from None
     for path in written:
         click.echo(f"wrote {path}")
@@ -308,6 +310,7 @@ def package_gradescope(out_zip: Path, hidden_data_dir: Path | None, hidden_seed:
     """Build the Gradescope autograder zip at OUT_ZIP, optionally with a hidden dataset for the official score."""
     if hidden_data_dir and hidden_seed is not None:
         raise click.UsageError("--hidden-data-dir and --hidden-seed exclude each other")
+    from grader.dataset import DatasetError
     from grader.fixtures import generate
     from grader.golden import GoldenError
     from grader.gradescope import build_package
@@ -320,7 +323,7 @@ def package_gradescope(out_zip: Path, hidden_data_dir: Path | None, hidden_seed:
         hidden = generate(Path(scratch) / "data", hidden_seed, hidden_size) if hidden_seed is not None else hidden_data_dir
         try:
             written = build_package(out_zip, hidden=hidden)
-        except (GoldenError, RubricError, NoReference, OSError) as error:
+        except (GoldenError, DatasetError, RubricError, NoReference, OSError) as error:
             raise UserError(str(error)) from None
     click.echo(f"wrote {written} ({written.stat().st_size:,} bytes): upload it in Gradescope's Configure Autograder")
 

@@ -113,12 +113,32 @@ def _read_step(folder: str, kind: str, changed: int | None) -> pa.Table:
 
 def _read_files(folder: str, kind: str) -> pa.Table:
     files = sorted(Path(folder).glob("*.parquet"))
-    tables = [t.select(SCHEMAS[kind].names) for t in _READERS.map(read_parquet, files)]
+    tables = list(_READERS.map(functools.partial(_read_file, kind=kind), files))
     if not tables:
         return SCHEMAS[kind].empty_table()
     if all(t.schema.equals(tables[0].schema) for t in tables[1:]):  # as written: one cast, not one per file
-        return pa.concat_tables(tables).combine_chunks().cast(SCHEMAS[kind])
+        try:
+            return pa.concat_tables(tables).combine_chunks().cast(SCHEMAS[kind])
+        except pa.ArrowException:
+            pass  # the file to name is found one by one below
+    for path, table in zip(files, tables, strict=True):
+        try:
+            table.cast(SCHEMAS[kind])
+        except pa.ArrowException as error:
+            raise DatasetError(f"{path}: its columns do not cast to the {kind} schema ({error})") from None
     return pa.concat_tables([t.cast(SCHEMAS[kind]) for t in tables]).combine_chunks()
+
+
+def _read_file(path: Path, kind: str) -> pa.Table:
+    """One data file in the kind's columns; DatasetError naming it where it is not that."""
+    try:
+        table = read_parquet(path)
+    except (OSError, pa.ArrowException) as error:
+        raise DatasetError(f"{path} does not read as parquet ({error})") from None
+    missing = [name for name in SCHEMAS[kind].names if name not in table.column_names]
+    if missing:
+        raise DatasetError(f"{path} has no {', '.join(missing)} column: not {kind} data of the bdd layout")
+    return table.select(SCHEMAS[kind].names)
 
 
 # A dataset's pack: every step folder's rows in one Arrow file per kind, the step folders and their
@@ -128,17 +148,23 @@ _PACKED: dict[tuple[str, str, str], pa.Table] = {}  # (resolved data folder, kin
 
 
 def pack(data_dir: Path, out: Path) -> None:
-    """Write ``data_dir``'s pack into ``out`` (``<kind>.arrow``), each file whole or not at all."""
+    """Write ``data_dir``'s pack into ``out`` (``<kind>.arrow``), each file whole or not at all, and
+    none if a data file does not read."""
     steps = list_steps(data_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    packs = {}
     for kind in KINDS:  # read past read_step's cache: the pack is what this process will hold
         tables = [_read_files(str((Path(data_dir) / kind / step.name).resolve()), kind) for step in steps]
-        table = pa.concat_tables([SCHEMAS[kind].empty_table(), *tables]).replace_schema_metadata({
+        packs[kind] = pa.concat_tables([SCHEMAS[kind].empty_table(), *tables]).replace_schema_metadata({
             "steps": json.dumps([step.name for step in steps]), "rows": json.dumps([t.num_rows for t in tables])})
+    out.mkdir(parents=True, exist_ok=True)
+    for kind, table in packs.items():
         scratch = out / f".{kind}.arrow.{os.getpid()}"
-        with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        scratch.replace(out / f"{kind}.arrow")
+        try:
+            with pa.OSFile(str(scratch), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            scratch.replace(out / f"{kind}.arrow")
+        finally:
+            scratch.unlink(missing_ok=True)  # a full disk leaves no half-written file in the cache
 
 
 def use_pack(data_dir: Path, folder: Path) -> bool:

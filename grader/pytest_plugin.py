@@ -91,15 +91,20 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def _grade(config: pytest.Config) -> Any:
     if GRADE_KEY not in config.stash:
         from grader.batch import Grading, grade_path
+        from grader.dataset import DatasetError
         from grader.engine import limits_for
+        from grader.golden import GoldenError
         from grader.paths import BUNDLED_DATA, reference
         from grader.reference import expected_for
 
         submission = Path(config.getoption("--submission") or reference())
         data_dir = Path(config.getoption("--grade-data-dir") or BUNDLED_DATA)
         timeout = config.getoption("--grade-timeout")
-        expected = expected_for(data_dir, limits_for(data_dir, timeout) if timeout else None)
-        limits = limits_for(data_dir, timeout, expected=expected)
+        try:
+            expected = expected_for(data_dir, limits_for(data_dir, timeout) if timeout else None)
+            limits = limits_for(data_dir, timeout, expected=expected)
+        except (GoldenError, DatasetError) as error:  # the dataset, not the submission: said once, in one line
+            pytest.exit(f"--grade-data-dir {data_dir}: {error}", returncode=4)
         grading = Grading(data_dir, expected, config.stash[RUBRIC_KEY], limits)
         config.stash[GRADE_KEY] = grade_path(submission.resolve(), grading)
     return config.stash[GRADE_KEY]

@@ -1,9 +1,10 @@
 """The reference solution's one job in grading: producing the expected outputs.
 
 ``regenerate`` runs the reference through exactly the replay a submission gets. ``expected_for``
-finds the goldens for a dataset (and makes its pack, which gradings read its rows from): goldens shipped beside it (the bundled fixtures; a Gradescope
-package's hidden dataset), else a cache entry keyed by the dataset's content hash, made from the
-reference on first use (so only where the reference is: a checkout, never the student edition).
+finds the goldens for a dataset (and makes its pack, which gradings read its rows from): goldens
+shipped beside it (the bundled fixtures; a Gradescope package's hidden dataset), else a cache
+entry keyed by the dataset's content hash, made from the reference on first use (so only where
+the reference is: a checkout, never the student edition).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
+
+import pyarrow as pa
 
 import grader
 from grader import paths
@@ -68,8 +71,8 @@ def packed(data_dir: Path, data_hash: str) -> Path | None:
         try:
             folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             pack(data_dir, folder)
-        except OSError:
-            return None
+        except (OSError, ValueError, pa.ArrowException):  # unwritable, or a file that does not read: the
+            return None  # gradings read the files, and say what is wrong with them
     return folder
 
 

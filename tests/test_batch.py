@@ -1,11 +1,15 @@
-"""Batch plumbing that needs no Spark: shards, report folder names, CLI argument errors."""
+"""Batch plumbing that needs no Spark: shards, report folder names, CLI argument and dataset errors."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from grader.batch import report_names, shard
@@ -62,3 +66,26 @@ def test_a_bad_dataset_or_rubric_is_one_line_and_exit_2(tmp_path: Path, args: li
                           capture_output=True, text=True, cwd=project, timeout=120)
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda path: path.write_bytes(b"not parquet"), "does not read as parquet"),
+        (lambda path: pq.write_table(pa.table({"uuid": ["a"]}), path), "has no "),
+    ],
+)
+def test_a_data_file_that_is_not_the_layouts_is_named_not_a_traceback(tmp_path: Path, damage, message: str) -> None:
+    """An instructor's damaged dataset stops the batch before any grading, naming the file."""
+    project = Path(__file__).resolve().parent.parent
+    data = tmp_path / "data"
+    shutil.copytree(project / "fixtures" / "data", data)
+    broken = sorted((data / "locations").glob("t=*/*.parquet"))[0]
+    damage(broken)
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", "solution/assignment08", "--out", str(tmp_path / "out"),
+                           "--data-dir", str(data), "--no-class-archive"],
+                          capture_output=True, text=True, cwd=project, timeout=120, env=env)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and f"Error: {broken} {message}" in done.stderr, done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

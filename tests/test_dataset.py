@@ -85,6 +85,20 @@ def test_a_pack_of_other_step_folders_is_refused(tmp_path: Path) -> None:
     assert read_step(data, "locations", last).num_rows == 0  # read from the files, not from the pack
 
 
+def test_a_file_that_does_not_read_makes_no_pack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instructor's damaged dataset: no pack (and nothing half-written in the cache), so the
+    grading reads the files and says which one is wrong, rather than crashing in the pack."""
+    from grader.reference import packed
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    shutil.copytree(BUNDLED_DATA, data)
+    step = list_steps(data)[0].name
+    next((data / "locations" / step).glob("*.parquet")).write_bytes(b"not parquet")
+    assert packed(data, content_hash(data)) is None
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+
+
 def test_restamp_adds_offset_to_start_in_microseconds() -> None:
     table = pa.Table.from_pylist(
         [{"timestamp": START, "offset": 0.822061}, {"timestamp": START, "offset": 121.4}],
