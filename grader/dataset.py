@@ -121,12 +121,13 @@ def _read_files(folder: str, kind: str) -> pa.Table:
             return pa.concat_tables(tables).combine_chunks().cast(SCHEMAS[kind])
         except pa.ArrowException:
             pass  # the file to name is found one by one below
+    cast = []
     for path, table in zip(files, tables, strict=True):
         try:
-            table.cast(SCHEMAS[kind])
+            cast.append(table.cast(SCHEMAS[kind]))
         except pa.ArrowException as error:
             raise DatasetError(f"{path}: its columns do not cast to the {kind} schema ({error})") from None
-    return pa.concat_tables([t.cast(SCHEMAS[kind]) for t in tables]).combine_chunks()
+    return pa.concat_tables(cast).combine_chunks()
 
 
 def _read_file(path: Path, kind: str) -> pa.Table:
@@ -151,7 +152,7 @@ def pack(data_dir: Path, out: Path) -> None:
     """Write ``data_dir``'s pack into ``out`` (``<kind>.arrow``), each file whole or not at all, and
     none if a data file does not read."""
     steps = list_steps(data_dir)
-    packs = {}
+    packs: dict[str, pa.Table] = {}
     for kind in KINDS:  # read past read_step's cache: the pack is what this process will hold
         tables = [_read_files(str((Path(data_dir) / kind / step.name).resolve()), kind) for step in steps]
         packs[kind] = pa.concat_tables([SCHEMAS[kind].empty_table(), *tables]).replace_schema_metadata({

@@ -14,12 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import pyarrow as pa
-
 import grader
 from grader import paths
 from grader.contract import KINDS, START
-from grader.dataset import content_hash, list_steps, pack
+from grader.dataset import DatasetError, content_hash, list_steps, pack
 from grader.engine import limits_for, run_submission
 from grader.golden import Expected, GoldenError, expected_from, load_expected, reference_hash, write_expected
 from grader.outputs import read_outputs
@@ -71,8 +69,8 @@ def packed(data_dir: Path, data_hash: str) -> Path | None:
         try:
             folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             pack(data_dir, folder)
-        except (OSError, ValueError, pa.ArrowException):  # unwritable, or a file that does not read: the
-            return None  # gradings read the files, and say what is wrong with them
+        except (OSError, DatasetError):  # unwritable, or a file that does not read: the gradings read
+            return None  # the files, and say what is wrong with them
     return folder
 
 

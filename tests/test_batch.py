@@ -71,8 +71,10 @@ def test_a_bad_dataset_or_rubric_is_one_line_and_exit_2(tmp_path: Path, args: li
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda path: path.write_bytes(b"not parquet"), "does not read as parquet"),
-        (lambda path: pq.write_table(pa.table({"uuid": ["a"]}), path), "has no "),
+        (lambda path: path.write_bytes(b"not parquet"), " does not read as parquet"),
+        (lambda path: pq.write_table(pa.table({"uuid": ["a"]}), path), " has no "),
+        (lambda path: pq.write_table(_with_column(pq.read_table(path), "speed", "fast"), path),
+         ": its columns do not cast to the locations schema"),
     ],
 )
 def test_a_data_file_that_is_not_the_layouts_is_named_not_a_traceback(tmp_path: Path, damage, message: str) -> None:
@@ -87,5 +89,10 @@ def test_a_data_file_that_is_not_the_layouts_is_named_not_a_traceback(tmp_path: 
                            "--data-dir", str(data), "--no-class-archive"],
                           capture_output=True, text=True, cwd=project, timeout=120, env=env)
     assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr and f"Error: {broken} {message}" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and f"Error: {broken}{message}" in done.stderr, done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def _with_column(table: pa.Table, name: str, value: str) -> pa.Table:
+    """``table`` with column ``name`` replaced by strings: the kind's columns, not its types."""
+    return table.set_column(table.column_names.index(name), name, pa.array([value] * table.num_rows))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.paths import REFERENCE
+from grader.paths import BUNDLED_DATA, REFERENCE
 from grader.rubric import DEFAULT_RUBRIC, load_rubric
 
 RUBRIC = load_rubric(DEFAULT_RUBRIC)
@@ -25,6 +25,21 @@ def test_outside_the_project_without_an_option_it_adds_nothing(pytester: pytest.
 def test_its_options_are_in_the_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*DSC 650 Assignment 8 grading*", "*--submission=PATH*", "*--no-rubric*"])
+
+
+def test_a_damaged_grading_dataset_is_one_line_not_a_failed_check_each(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(BUNDLED_DATA, data)
+    broken = sorted((data / "locations").glob("t=*/*.parquet"))[0]
+    broken.write_bytes(b"not parquet")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    result = pytester.runpytest_subprocess("--submission", str(REFERENCE), "--grade-data-dir", str(data),
+                                           "-p", "no:cacheprovider", timeout=120)
+    assert result.ret == 4
+    result.stdout.fnmatch_lines([f"*--grade-data-dir {data}: {broken} does not read as parquet*"])
+    assert "Traceback" not in result.stdout.str() and "FAILED" not in result.stdout.str()
 
 
 @pytest.mark.spark
