@@ -53,6 +53,22 @@ def test_the_batch_before_a_replay_step_settles_only_the_kinds_that_hold_an_olde
     assert [p.older for p in planned] == [(), ("locations",), ()]
 
 
+def test_an_older_row_of_the_kind_ahead_is_published_alone_first() -> None:
+    # Its batch would otherwise risk a watermark that already holds the other kind's new rows.
+    times = steps(0.0, 1.0, 2.0, 3.0)
+    bounds = [
+        {"accelerations": (0.0, 0.9), "locations": (0.0, 0.5)},  # accelerations ahead (0.9 s against 0.5 s)
+        {"accelerations": (0.3, 1.9), "locations": (1.0, 1.5)},  # an older acceleration: the kind ahead, alone first
+        {"accelerations": (2.0, 2.4), "locations": (1.2, 2.9)},  # an older location, behind (1.5 s against 1.9 s): together
+        {"accelerations": (1.0, 3.4), "locations": (2.0, 3.5)},  # both older: locations are ahead (2.9 s against 2.4 s)
+    ]
+    planned = plan(times, bounds)
+    assert [p.older for p in planned] == [(), ("accelerations",), ("locations",), ("accelerations", "locations")]
+    assert [p.first for p in planned] == [(), ("accelerations",), (), ("locations",)]
+    # A kind that has had no row yet has no watermark to be behind: the other kind is ahead of it.
+    assert plan(steps(0.0, 1.0), [{"locations": (0.0, 0.5)}, both(0.2, 1.5)])[1].first == ("locations",)
+
+
 def test_an_empty_folder_joins_and_rows_equal_to_the_newest_do_not() -> None:
     times = steps(0.0, 1.0, 2.0)
     assert [len(p.steps) for p in plan(times, [both(0.0, 0.5), {}, both(0.5, 2.5)])] == [2, 1]

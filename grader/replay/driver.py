@@ -61,21 +61,26 @@ def flush_step(steps: list[Step]) -> ReplayStep:
 
 
 def publish(tables: dict[str, pa.Table], step: ReplayStep, results: Path) -> None:
-    """Write each kind's table to the replay's own staging folder, then rename it into input:
+    """Write each kind's table to the replay's own staging folder, then rename them into input:
     one folder (named by the replay step's first folder) and one rename per kind, so a query
-    that reads one kind sees the whole replay step in one batch.
+    that reads one kind sees the whole replay step in one batch. Both kinds are written before
+    either is renamed: a join that lists both sources between the two renames would see one kind
+    only and split the step in two batches, and the renames are microseconds apart where the writes
+    took milliseconds.
 
     The staging folder is not results/stream/staging: a query that wrongly reads that folder
     must see the same (nothing) on every run.
     """
+    staged: dict[str, Path] = {}
     for kind in KINDS:
         table = tables.get(kind)
         if table is None or table.num_rows == 0:
             continue
-        staged = results / ".replay-staging" / kind / step.name
-        staged.mkdir(parents=True)
-        pq.write_table(table, staged / "part-0.parquet")
-        staged.rename(results / "stream" / "input" / kind / step.name)
+        staged[kind] = results / ".replay-staging" / kind / step.name
+        staged[kind].mkdir(parents=True)
+        pq.write_table(table, staged[kind] / "part-0.parquet")
+    for kind, folder in staged.items():
+        folder.rename(results / "stream" / "input" / kind / step.name)
 
 
 def settle(step: ReplayStep, kinds: tuple[str, ...], results: Path) -> None:
@@ -244,7 +249,11 @@ def run_queries(spark: Any, submission: Path, data_dir: Path, results: Path, obs
     flush = flush_step(folder_steps)
     timeline.append((flush, {kind: flush_table(kind, flush.seconds, start) for kind in KINDS}))
     for index, (step, tables) in enumerate(timeline):
-        publish(tables, step, results)
+        alone = {kind: tables[kind] for kind in step.first}  # where a join's split batch would matter
+        if alone:
+            publish(alone, step, results)
+            driver.drive()
+        publish({kind: table for kind, table in tables.items() if kind not in alone}, step, results)
         if index == 0:
             driver.adopt(start_all(module, spark, results, submission, start_seconds, log))
             log({"event": "overrides", "notes": overrides.notes})

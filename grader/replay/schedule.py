@@ -26,6 +26,18 @@ than every earlier row of its kind is newer than every watermark of a query that
 (a query's watermark is at most the newest row of each kind it reads, less the delay). So before a
 replay step that holds such a row, and after the flush, the replay runs that batch itself, with
 an empty file of each kind concerned (``ReplayStep.older``, ``grader.replay.driver.settle``).
+
+A query that reads both kinds (the join) lists its two sources one after the other, and the
+replay cannot stop it listing: a listing that straddles a replay step's two renames sees one kind
+only, and the step reaches the join in two batches (measured: 2 of 4 replays of the original's
+size). Whatever the order, the batch of the kind seen second drops late rows by a watermark that
+already holds the first kind's new rows, ``min(first kind's new, second kind's old)`` against
+``min(first's old, second's old)`` when both come together. It drops no other row only if each
+row of the second kind is newer than every earlier row of its kind (then it is on time under
+both), or the first kind's old watermark was not behind the second's (then both minimums are
+the second's, for equal delays). So where a replay step holds an older row of the kind whose
+newest row so far is newer than the other's, that kind is published alone first
+(``ReplayStep.first``), its batch run, then the rest: the order no listing can change.
 """
 
 from __future__ import annotations
@@ -52,6 +64,7 @@ class ReplayStep:
 
     steps: tuple[Step, ...]
     older: tuple[str, ...] = ()  # the kinds holding a row older than an earlier row of that kind
+    first: tuple[str, ...] = ()  # of those, the one ahead of the other kind: published alone, first
 
     @property
     def name(self) -> str:
@@ -71,6 +84,7 @@ def plan(steps: list[Step], offsets: Iterable[Bounds]) -> list[ReplayStep]:
     """Replay steps for ``steps`` in time order, each step's bounds per kind beside it."""
     groups: list[list[Step]] = []
     older: list[tuple[str, ...]] = []
+    first: list[tuple[str, ...]] = []
     newest: dict[str, float] = {}
     for step, bounds in zip(steps, offsets, strict=True):
         oldest = min((low for low, _ in bounds.values()), default=float("inf"))
@@ -79,10 +93,13 @@ def plan(steps: list[Step], offsets: Iterable[Bounds]) -> list[ReplayStep]:
             groups[-1].append(step)
         else:
             groups.append([step])
-            older.append(tuple(kind for kind in sorted(bounds) if bounds[kind][0] <= newest.get(kind, float("-inf"))))
+            kinds = tuple(kind for kind in sorted(bounds) if bounds[kind][0] <= newest.get(kind, float("-inf")))
+            older.append(kinds)
+            first.append(tuple(kind for kind in kinds if all(
+                newest[kind] > newest.get(other, float("-inf")) for other in KINDS if other != kind)))
         for kind, (_, high) in bounds.items():
             newest[kind] = max(newest.get(kind, float("-inf")), high)
-    return [ReplayStep(tuple(group), kinds) for group, kinds in zip(groups, older, strict=True)]
+    return [ReplayStep(tuple(group), kinds, ahead) for group, kinds, ahead in zip(groups, older, first, strict=True)]
 
 
 Folders = dict[str, dict[str, pa.Table]]  # step folder -> kind -> its rows

@@ -1,8 +1,9 @@
 """Assignment 8.1 (reference): replay the DeepDrive slices into ``results/stream/input``.
 
 Each ``t=SSS.S`` step is published once the clock has passed ``t`` seconds since the start:
-read with pyarrow, ``timestamp`` set to start + ``offset``, written to ``staging`` and then moved
-into ``input`` with one rename per step and kind, so a reader never sees a half-written file.
+read with pyarrow, ``timestamp`` set to start + ``offset``, written to ``staging`` as one file per
+step and kind (the data's one file per route would be a file each to write, list and open), and
+then moved into ``input`` with one rename per step and kind, so a reader never sees a half-written file.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def publish(data_dir: Path, results_dir: Path, name: str, start: datetime) -> No
             continue
         staged = results_dir / "stream" / "staging" / kind / name
         staged.mkdir(parents=True)
-        for file in sorted(source.glob("*.parquet")):
-            table = pq.ParquetFile(file).read(use_threads=False)  # one small file: a third less CPU than read_table
-            pq.write_table(restamp(table, start), staged / file.name)
+        files = sorted(source.glob("*.parquet"))  # one per route: written back as one file per step and kind
+        if files:
+            table = pa.concat_tables([pq.ParquetFile(f).read(use_threads=False) for f in files], promote_options="permissive")
+            pq.write_table(restamp(table.replace_schema_metadata(None), start), staged / "part-0.parquet")
         target = results_dir / "stream" / "input" / kind
         target.mkdir(parents=True, exist_ok=True)
         staged.rename(target / name)
