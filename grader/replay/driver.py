@@ -64,9 +64,9 @@ def publish(tables: dict[str, pa.Table], step: ReplayStep, results: Path) -> Non
     """Write each kind's table to the replay's own staging folder, then rename them into input:
     one folder (named by the replay step's first folder) and one rename per kind, so a query
     that reads one kind sees the whole replay step in one batch. Both kinds are written before
-    either is renamed: a join that lists both sources between the two renames would see one kind
-    only and split the step in two batches, and the renames are microseconds apart where the writes
-    took milliseconds.
+    either is renamed, so the renames are microseconds apart where the writes took milliseconds:
+    a join's listing less often sees one kind only. It still can, when it straddles the renames;
+    ``grader.replay.schedule`` says why that changes no row's fate (``ReplayStep.first``).
 
     The staging folder is not results/stream/staging: a query that wrongly reads that folder
     must see the same (nothing) on every run.
