@@ -79,7 +79,7 @@ def read_json_file(path: Path) -> Any:
 def killed_sentence(run: ChildRun, limit_seconds: float) -> str | None:
     """How the watchdog stopped the child, as the end of "Your feed ..." or "Your queries ..."."""
     if run.killed == "time":
-        return f"stopped after {limit_seconds:g} s, the time limit for this part: an endless loop, or a wait that never ends?"
+        return f"stopped after {limit_seconds:g} s, the time limit for this part (an endless loop, or a wait that never ends?)"
     if run.killed == "memory":
         return "stopped: it used more memory than the limit allows"
     if run.killed == "processes":

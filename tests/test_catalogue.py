@@ -142,7 +142,7 @@ def right_folder(name: str, scratch: Path) -> Path:
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory, catalogue_data: Path) -> Graded:
     """The whole catalogue, graded on ``--catalogue-data`` (the fixtures unless told)."""
-    limits = replace(limits_for(catalogue_data, jobs=2), start_seconds=15.0)  # start_awaits_termination waits this long
+    limits = replace(limits_for(catalogue_data, jobs=2), start_seconds=10.0)  # start_awaits_termination waits this long: the reference starts its queries in 1-2 s
     settings = grading(limits, data_dir=catalogue_data)
     rubric = settings.rubric
     out = tmp_path_factory.mktemp("catalogue")

@@ -29,17 +29,19 @@ def test_committed_goldens_are_what_regenerate_writes(tmp_path: Path) -> None:
         )
 
 
-def test_grading_the_reference_three_times_gives_the_same_bytes(tmp_path: Path) -> None:
+def test_grading_the_reference_twice_gives_the_same_bytes(tmp_path: Path) -> None:
+    """Two copies side by side, in one batch: they share the cores and finish in either order, as a
+    class does (a third copy, graded alone after them, cost the suite 10 s)."""
     copies = []
-    for n in range(3):
+    for n in range(2):
         copy = tmp_path / "in" / f"assignment08_Reference{n}"
         shutil.copytree(REFERENCE, copy)
         copies.append(copy)
     settings = grading()
     result = grade_batch(copies, tmp_path / "out", settings, jobs=2)
-    assert [g.score for g in result.grades] == [settings.rubric.max_score] * 3
+    assert [g.score for g in result.grades] == [settings.rubric.max_score] * 2
     bodies = set()
-    for n in range(3):
+    for n in range(2):
         report = json.loads((tmp_path / "out" / f"Reference{n}" / "results.json").read_text())
         report.pop("execution_time")
         report["extra_data"].pop("student")

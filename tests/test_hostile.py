@@ -197,7 +197,8 @@ def test_every_submission_has_a_row_results_and_feedback(graded: Outcome) -> Non
         rows = (batch.out / "gradebook.csv").read_text(encoding="utf-8").splitlines()[1:]
         assert sorted(row.split(",", 1)[0] for row in rows) == sorted(batch.submissions)
         for student in batch.submissions:
-            assert (batch.out / student / "feedback.md").is_file()
+            feedback = (batch.out / student / "feedback.md").read_text(encoding="utf-8")
+            assert not re.search(r"[?!:;]\.", feedback), f"{student}: a sentence ends twice\n{feedback}"
             assert _results(batch, student)["extra_data"]["status"] == "graded", student
         assert batch.result.grader_errors == 0
 
