@@ -34,7 +34,7 @@ class Grade:
     status: str
     reason: str = ""
     checks: list[CheckResult] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # how long its children ran: the longer part, since both run at once
     notes: list[str] = field(default_factory=list)
     max_score: float = 0.0
     isolation: str = ""  # the mode the student's code really ran in ("" when it never ran)
