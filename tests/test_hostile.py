@@ -258,7 +258,9 @@ def test_the_time_is_bounded_by_the_limits(graded: Outcome) -> None:
         per_submission = batch.limits.part_seconds + SLACK  # both parts run at once
         assert batch.seconds <= _worst_case(len(batch.submissions), batch.limits), f"{batch.seconds:.0f} s for {len(batch.submissions)} submissions"
         for student in batch.submissions:
-            assert _results(batch, student)["execution_time"] <= per_submission, student
+            seconds = _results(batch, student)["execution_time"]
+            assert seconds <= per_submission, student
+            assert seconds == round(max(run.seconds for run in batch.runs[student]), 3), student  # the longer part's
         for student, runs in batch.runs.items():
             for run in runs:
                 assert run.seconds <= batch.limits.part_seconds + SLACK, (student, run.part, run.seconds)
