@@ -27,7 +27,9 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "listing-threshold": ("spark.sql.sources.parallelPartitionDiscovery.threshold",),
     "polling-delay": ("spark.sql.streaming.pollingDelay",),
     "filecontext-checkpoints": (),
-    "yarn-defaults": ("spark.driver.extraClassPath",),
+    "yarn-defaults": ("spark.driver.extraClassPath", "spark.hadoop.fs.file.impl"),  # the jar holds both
+    "in-process-chmod": ("spark.hadoop.fs.file.impl",),
+    "rocksdb-row-count": ("spark.sql.streaming.stateStore.rocksdb.trackTotalNumberOfRows",),
     "c1-only-jit": (),
 }
 

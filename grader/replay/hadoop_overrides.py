@@ -1,0 +1,77 @@
+"""The jar first on the grading JVM's classpath, built from ``hadoop-overrides/`` beside it.
+
+It holds what Spark's settings alone cannot change (``grader.replay.spark`` says what each is
+worth): an empty ``yarn-default.xml``, and ``dsc650.grader.InProcessChmodLocalFileSystem``, the
+``file:`` file system that sets permissions without a ``chmod`` child process. The jar is kept
+in the repository, so a grading machine needs no Java compiler; it records the digest of the
+sources it was built from, and a test fails when they have changed since. Rebuild it with
+``python -m grader.replay.hadoop_overrides`` (needs ``javac``, of Java 17 or later).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from grader.java import find_java
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE / "hadoop-overrides"
+JAR = HERE / "hadoop-overrides.jar"
+DIGEST_ENTRY = "dsc650/grader/sources.sha256"
+STAMP = (1980, 1, 1, 0, 0, 0)  # every entry's date: the same sources give the same bytes
+
+
+def sources_digest() -> str:
+    """SHA-256 over every source file's path and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in SOURCES.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(SOURCES).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def built_digest(jar: Path = JAR) -> str | None:
+    """The digest the jar was built from, or None for a jar without one."""
+    with zipfile.ZipFile(jar) as archive:
+        return archive.read(DIGEST_ENTRY).decode().strip() if DIGEST_ENTRY in archive.namelist() else None
+
+
+def _javac() -> Path:
+    found = find_java().resolve().parent / "javac"
+    if found.is_file():
+        return found
+    on_path = shutil.which("javac")
+    if on_path is None:
+        raise SystemExit("javac not found: the jar needs a JDK (17 or later) to be rebuilt")
+    return Path(on_path)
+
+
+def build(jar: Path = JAR) -> Path:
+    """Compile the Java sources against pyspark's jars (for Java 17) and write the jar."""
+    import pyspark
+
+    classpath = str(Path(pyspark.__file__).parent / "jars" / "*")
+    java = sorted(SOURCES.rglob("*.java"))
+    with tempfile.TemporaryDirectory() as scratch:
+        classes = Path(scratch)
+        subprocess.run([str(_javac()), "--release", "17", "-nowarn", "-cp", classpath, "-d", str(classes),
+                        *map(str, java)], check=True)
+        entries = {p.relative_to(SOURCES).as_posix(): p.read_bytes() for p in SOURCES.rglob("*.xml")}
+        entries |= {p.relative_to(classes).as_posix(): p.read_bytes() for p in classes.rglob("*.class")}
+        entries[DIGEST_ENTRY] = (sources_digest() + "\n").encode()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(entries):
+                archive.writestr(zipfile.ZipInfo(name, STAMP), entries[name], zipfile.ZIP_DEFLATED)
+    jar.write_bytes(buffer.getvalue())
+    return jar
+
+
+if __name__ == "__main__":
+    print(build(Path(sys.argv[1]) if len(sys.argv) > 1 else JAR))
