@@ -57,16 +57,18 @@ def build(jar: Path = JAR) -> Path:
     import pyspark
 
     classpath = str(Path(pyspark.__file__).parent / "jars" / "*")
-    java = sorted(SOURCES.rglob("*.java"))
+    sources = [p for p in SOURCES.rglob("*") if p.is_file()]
+    java = sorted(p for p in sources if p.suffix == ".java")
     with tempfile.TemporaryDirectory() as scratch:
         classes = Path(scratch)
         subprocess.run([str(_javac()), "--release", "17", "-nowarn", "-cp", classpath, "-d", str(classes),
                         *map(str, java)], check=True)
-        entries = {p.relative_to(SOURCES).as_posix(): p.read_bytes() for p in SOURCES.rglob("*.xml")}
+        # Every source but the Java ones goes in as it is, as the digest covers every source.
+        entries = {p.relative_to(SOURCES).as_posix(): p.read_bytes() for p in sources if p.suffix != ".java"}
         entries |= {p.relative_to(classes).as_posix(): p.read_bytes() for p in classes.rglob("*.class")}
         entries[DIGEST_ENTRY] = (sources_digest() + "\n").encode()
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(buffer, "w") as archive:
             for name in sorted(entries):
                 archive.writestr(zipfile.ZipInfo(name, STAMP), entries[name], zipfile.ZIP_DEFLATED)
     jar.write_bytes(buffer.getvalue())
