@@ -23,6 +23,43 @@ def test_the_hadoop_configuration_holds_no_yarn_defaults(spark) -> None:
     assert hadoop.get("fs.defaultFS") == "file:///"  # core-default.xml is still read
 
 
+def test_the_hadoop_defaults_are_trimmed_and_keep_what_a_local_session_reads(spark, tmp_path: Path) -> None:
+    """No property a trimmed prefix names is left; the local file systems and the committers' are."""
+    from grader.replay.hadoop_overrides import trimmed_prefixes
+
+    hadoop = spark._jsparkSession.sessionState().newHadoopConf()
+    names, iterator = [], hadoop.iterator()
+    while iterator.hasNext():
+        name = iterator.next().getKey()
+        if set(hadoop.getPropertySources(name) or []) & set(trimmed_prefixes()):  # not what Spark sets itself
+            names.append(name)
+    prefixes = tuple(p for found in trimmed_prefixes().values() for p in found)
+    assert [name for name in names if name.startswith(prefixes)] == []
+    assert 100 < len(names) < 300  # 570 untrimmed (Hadoop 3.5.0)
+    assert hadoop.get("fs.AbstractFileSystem.file.impl") == "org.apache.hadoop.fs.local.LocalFs"
+    assert hadoop.get("mapreduce.fileoutputcommitter.algorithm.version") == "1"
+    assert hadoop.get("fs.permissions.umask-mode") == "022"
+    jvm = spark._jvm  # FileContext, which needs fs.AbstractFileSystem.file.impl, still writes a file
+    context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(jvm.java.net.URI("file:///"), hadoop)
+    flags = jvm.java.util.EnumSet.of(jvm.org.apache.hadoop.fs.CreateFlag.CREATE)
+    target = tmp_path / "through-file-context.txt"
+    no_options = spark.sparkContext._gateway.new_array(jvm.org.apache.hadoop.fs.Options.CreateOpts, 0)
+    stream = context.create(jvm.org.apache.hadoop.fs.Path(target.as_uri()), flags, no_options)
+    stream.close()
+    assert target.is_file()
+
+
+def test_trimming_leaves_out_whole_properties_only() -> None:
+    from grader.replay.hadoop_overrides import trim
+
+    text = ('<?xml version="1.0"?>\n<!-- header -->\n<configuration>\n<property>\n  <name>ipc.client.x</name>\n'
+            '  <value>1</value>\n</property>\n<property>\n  <name>io.file.buffer.size</name>\n  <value>4096</value>\n'
+            '</property>\n</configuration>\n')
+    trimmed = trim(text, ("ipc.",))
+    assert "ipc.client.x" not in trimmed and "<name>io.file.buffer.size</name>\n  <value>4096</value>" in trimmed
+    assert trimmed.startswith('<?xml version="1.0"?>\n<!-- header -->\n<!-- Trimmed') and trimmed.count("<property>") == 1
+
+
 def test_file_listing_stays_in_the_driver(spark) -> None:
     threshold = int(spark.conf.get("spark.sql.sources.parallelPartitionDiscovery.threshold"))
     assert threshold > 10_000  # the real data has 34 step folders per kind; a course term, thousands
