@@ -67,9 +67,10 @@ def _untrimmed(target: Path) -> Path:
     """The overrides jar without the trimmed default files, so Hadoop loads its own."""
     from grader.replay.hadoop_overrides import trimmed_prefixes
 
+    trimmed = trimmed_prefixes()
     with zipfile.ZipFile(spark.HADOOP_OVERRIDES) as source, zipfile.ZipFile(target, "w") as copy:
         for entry in source.infolist():
-            if entry.filename not in trimmed_prefixes():
+            if entry.filename not in trimmed:
                 copy.writestr(entry, source.read(entry))
     return target
 

@@ -27,13 +27,14 @@ def test_the_hadoop_defaults_are_trimmed_and_keep_what_a_local_session_reads(spa
     """No property a trimmed prefix names is left; the local file systems and the committers' are."""
     from grader.replay.hadoop_overrides import trimmed_prefixes
 
+    trimmed = trimmed_prefixes()
     hadoop = spark._jsparkSession.sessionState().newHadoopConf()
     names, iterator = [], hadoop.iterator()
     while iterator.hasNext():
         name = iterator.next().getKey()
-        if set(hadoop.getPropertySources(name) or []) & set(trimmed_prefixes()):  # not what Spark sets itself
+        if set(hadoop.getPropertySources(name) or []) & set(trimmed):  # not what Spark sets itself
             names.append(name)
-    prefixes = tuple(p for found in trimmed_prefixes().values() for p in found)
+    prefixes = tuple(p for found in trimmed.values() for p in found)
     assert [name for name in names if name.startswith(prefixes)] == []
     assert 100 < len(names) < 300  # 570 untrimmed (Hadoop 3.5.0)
     assert hadoop.get("fs.AbstractFileSystem.file.impl") == "org.apache.hadoop.fs.local.LocalFs"
