@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from grader.checks.base import Context, Finding, check, short
 from grader.checks.queries import part_errors, unusable
 from grader.compare.rows import RowDiff
-from grader.compare.tables import compare_tables
+from grader.compare.tables import compare_tables, table_ids
 from grader.contract import JOIN_BOUND_SECONDS, JOIN_CONDITION, WATERMARK, seconds
 from grader.outputs import JOINED_COLUMNS
 
@@ -49,8 +49,9 @@ def _judge(ctx: Context, keep: Keep, label: str, hints: Callable[[pa.Table, pa.T
     if problem or rows is None:
         return problem or Finding(False, "None of your queries ran.")
     expected = ctx.expected["joined"]
+    ids = ctx.memo("joined:row-ids", lambda: table_ids(expected, rows.table, JOINED_COLUMNS))  # both checks' first pass
     diff = compare_tables(expected, rows.table, key=KEY, columns=JOINED_COLUMNS,
-                          where=(keep(expected), keep(rows.table)))
+                          where=(keep(expected), keep(rows.table)), ids=ids)
     if diff.equal:
         return Finding(True, f"All {diff.expected} {label}.", notes=rows.notes)
     evidence = [f"missing: {_describe(r)}" for r in diff.missing[:2]]

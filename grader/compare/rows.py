@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-
-from chispa.row_comparer import are_rows_approx_equal
-from pyspark.sql import Row as SparkRow
+from typing import TYPE_CHECKING
 
 from grader.tables import Row
+
+if TYPE_CHECKING:
+    from pyspark.sql import Row as SparkRow
 
 PRECISION = 1e-6
 
@@ -49,8 +50,18 @@ class RowDiff:
         return not (self.n_missing or self.n_unexpected or self.n_differing)
 
 
+# pyspark and chispa load at the first inexact comparison, not with the checks: importing them took
+# 0.3 s before a grading's children could start.
 def _spark_row(row: Row, columns: list[str]) -> SparkRow:
+    from pyspark.sql import Row as SparkRow
+
     return SparkRow(**{c: row.get(c) for c in columns})
+
+
+def _approx_equal(mine: SparkRow, other: SparkRow, precision: float) -> bool:
+    from chispa.row_comparer import are_rows_approx_equal
+
+    return are_rows_approx_equal(mine, other, precision, allow_nan_equality=True)
 
 
 def _exact(value: object) -> object:
@@ -98,7 +109,7 @@ def compare_rows(expected: list[Row], got: list[Row], key: list[str], columns: l
         for row in rest:
             mine = _spark_row(row, columns)
             for i, candidate in enumerate(left):
-                if are_rows_approx_equal(mine, _spark_row(candidate, columns), precision, allow_nan_equality=True):
+                if _approx_equal(mine, _spark_row(candidate, columns), precision):
                     del left[i]
                     diff.matched += 1
                     break
