@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from grader.compare.rows import RowDiff, compare_rows
-from grader.compare.tables import compare_tables
+from grader.compare.tables import compare_tables, table_ids
 from grader.tables import EPOCH, UnreadableOutput, iso_micros, read_files, rows_of
 
 COLUMNS = ["route", "speed"]
@@ -24,9 +24,15 @@ def _by_tables(expected: list[dict], got: list[dict], key: list[str], columns: l
     return compare_tables(pa.Table.from_pylist(expected, SCHEMA), pa.Table.from_pylist(got, SCHEMA), key, columns)
 
 
-@pytest.fixture(params=["rows", "tables"])
+def _with_shared_ids(expected: list[dict], got: list[dict], key: list[str], columns: list[str]) -> RowDiff:
+    """As the joined checks compare: the row ids made once, beforehand, from other copies of the tables."""
+    ids = table_ids(pa.Table.from_pylist(expected, SCHEMA), pa.Table.from_pylist(got, SCHEMA), columns)
+    return compare_tables(pa.Table.from_pylist(expected, SCHEMA), pa.Table.from_pylist(got, SCHEMA), key, columns, ids=ids)
+
+
+@pytest.fixture(params=["rows", "tables", "tables-shared-ids"])
 def compare(request: pytest.FixtureRequest):
-    return compare_rows if request.param == "rows" else _by_tables
+    return {"rows": compare_rows, "tables": _by_tables, "tables-shared-ids": _with_shared_ids}[request.param]
 
 
 def rows(*pairs: tuple[str, float | None]) -> list[dict]:
