@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from grader.arrow_memory import map_file
 from grader.contract import KINDS
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -175,7 +176,7 @@ def use_pack(data_dir: Path, folder: Path) -> bool:
     found: dict[tuple[str, str], pa.Table] = {}
     for kind in KINDS:
         try:
-            table = pa.ipc.open_file(pa.memory_map(str(folder / f"{kind}.arrow"))).read_all()
+            table = pa.ipc.open_file(map_file(str(folder / f"{kind}.arrow"))).read_all()
             metadata = table.schema.metadata or {}
             steps, rows = json.loads(metadata.get(b"steps", b"[]")), json.loads(metadata.get(b"rows", b"[]"))
         except (OSError, ValueError, pa.ArrowException):
