@@ -65,12 +65,12 @@ def packed(data_dir: Path, data_hash: str) -> Path | None:
     """The dataset's pack in the cache (``grader.dataset.pack``), made now if absent: gradings take
     the data's rows from it. None where the cache cannot be written."""
     folder = paths.pack_dir(data_hash)
-    if not all((folder / f"{kind}.arrow").is_file() for kind in KINDS):
-        try:
+    try:
+        if not all((folder / f"{kind}.arrow").is_file() for kind in KINDS):
             folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             pack(data_dir, folder)
-        except (OSError, DatasetError):  # unwritable, or a file that does not read: the gradings read
-            return None  # the files, and say what is wrong with them
+    except (OSError, DatasetError):  # unreadable or unwritable (another user's cache), or a file that
+        return None  # does not read: the gradings read the files, and say what is wrong with them
     return folder
 
 
@@ -89,9 +89,15 @@ def expected_for(data_dir: Path, limits: Limits | None = None) -> Expected:
         folder = paths.cache_root() / _cache_key(data_hash)
     except paths.NoReference as error:
         raise GoldenError(f"no goldens for {data_dir}: {error}") from None
-    if not (folder / "manifest.json").is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        scratch = Path(tempfile.mkdtemp(prefix="goldens-", dir=folder.parent))
+    try:
+        made = (folder / "manifest.json").is_file()
+        if not made:
+            folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            scratch = Path(tempfile.mkdtemp(prefix="goldens-", dir=folder.parent))
+    except OSError as error:
+        raise GoldenError(f"the goldens cache {folder.parent} cannot be used by this user ({error.strerror}): "
+                          "set XDG_CACHE_HOME to a folder of yours") from None
+    if not made:
         try:
             regenerate(data_dir, scratch, limits)
             scratch.rename(folder)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,15 +77,55 @@ def grading(limits: Limits | None = None, data_dir: Path = BUNDLED_DATA, isolati
     return Grading(data_dir, expected_for(data_dir, limits), load_rubric(DEFAULT_RUBRIC, known=CHECK_IDS), limits, isolation)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def class_archive(request: pytest.FixtureRequest) -> Path | None:
-    """Every JVM of a session that starts any gets the class archive: built once per virtual
-    environment (about 40 s) when absent, about 4 s less per grading after that."""
-    if not any(item.get_closest_marker("spark") for item in request.session.items):
-        return None
-    from grader.replay import class_archive
+class _ArchiveBuild(threading.Thread):
+    """The JVM class archive every JVM of the session maps: built once per virtual environment
+    (about 40 s) when absent, behind the tests that start no JVM (they need one core)."""
 
-    return class_archive.ensure()
+    def __init__(self) -> None:
+        super().__init__(name="class-archive", daemon=True)
+        self.said: list[str] = []
+        self.archive: Path | None = None
+
+    def run(self) -> None:
+        from grader.replay import class_archive
+
+        self.archive = class_archive.ensure(say=self.said.append)
+
+    def wait(self) -> Path | None:
+        """The archive (None without one), built now if the build has not started."""
+        if self.ident is None:
+            self.start()
+        self.join()
+        while self.said:
+            print(self.said.pop(0), file=sys.stderr)
+        return self.archive
+
+
+_ARCHIVE = _ArchiveBuild()
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that start no JVM run first (in their order), those that do after them, and the
+    class archive, if absent, is built beside the first ones."""
+    spark = [item for item in items if item.get_closest_marker("spark")]
+    if not spark or config.option.collectonly:
+        return
+    items[:] = [item for item in items if not item.get_closest_marker("spark")] + spark
+    if len(spark) < len(items) and _ARCHIVE.ident is None:
+        _ARCHIVE.start()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """No JVM starts before the archive is there: a grading would start without it."""
+    if item.get_closest_marker("spark"):
+        _ARCHIVE.wait()
+
+
+@pytest.fixture(scope="session")
+def class_archive() -> Path | None:
+    return _ARCHIVE.wait()
 
 
 @pytest.fixture(scope="session")

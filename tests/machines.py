@@ -47,7 +47,7 @@ def docker_like(command: str) -> list[str]:
 
 
 def normal_user(command: str, home: Path, uid: int = NOBODY) -> list[str]:
-    """``command`` as an unprivileged user (``home`` must be theirs)."""
-    env = f"env HOME={shlex.quote(str(home))} PATH={shlex.quote(os.environ.get('PATH', '/usr/bin:/bin'))}"
+    """``command`` as an unprivileged user (``home`` must be theirs, and so is their cache)."""
+    env = f"env -u XDG_CACHE_HOME HOME={shlex.quote(str(home))} PATH={shlex.quote(os.environ.get('PATH', '/usr/bin:/bin'))}"
     inner = f"exec setpriv --reuid={uid} --regid={uid} --clear-groups {env} sh -c {shlex.quote(command)}"
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "set -e; " + _expose_python() + inner]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -96,3 +98,36 @@ def test_a_data_file_that_is_not_the_layouts_is_named_not_a_traceback(tmp_path: 
 def _with_column(table: pa.Table, name: str, value: str) -> pa.Table:
     """``table`` with column ``name`` replaced by strings: the kind's columns, not its types."""
     return table.set_column(table.column_names.index(name), name, pa.array([value] * table.num_rows))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="playing another user needs root and setpriv")
+def test_a_cache_this_user_cannot_read_is_named_not_a_traceback() -> None:
+    """XDG_CACHE_HOME pointing at another user's cache (an instructor's, kept in a shared shell):
+    the bundled fixtures still grade from their shipped goldens, and other data stops the batch
+    with one line that names the folder."""
+    from tests.machines import NOBODY, normal_user
+
+    project = Path(__file__).resolve().parent.parent
+    scratch = Path(tempfile.mkdtemp(prefix="dsc650-cache-"))  # not under pytest's 0700 folder: nobody must reach it
+    try:
+        theirs = scratch / "theirs" / "dsc650-grader" / "packed"
+        theirs.mkdir(parents=True)
+        (scratch / "theirs" / "dsc650-grader").chmod(0o700)  # root's own cache, as `packed()` makes it
+        data = shutil.copytree(project / "fixtures" / "data", scratch / "data")
+        for folder in (scratch, scratch / "theirs", *[p for p in data.rglob("*") if p.is_dir()], data):
+            folder.chmod(0o755)
+        home, out = scratch / "home", scratch / "out"
+        for folder in (home, out):
+            folder.mkdir()
+            os.chown(folder, NOBODY, NOBODY)
+        cache = f"XDG_CACHE_HOME={shlex.quote(str(scratch / 'theirs'))}"
+        bundled = f"{cache} {shlex.quote(sys.executable)} -c 'from grader.paths import BUNDLED_DATA; " \
+                  f"from grader.reference import expected_for; print(expected_for(BUNDLED_DATA).manifest[\"data_sha256\"][:8])'"
+        other = f"{cache} {shlex.quote(sys.executable)} -m grader grade solution/assignment08 --out {out} --data-dir {data}"
+        done = [subprocess.run(normal_user(command, home), capture_output=True, text=True, cwd=project, timeout=120)
+                for command in (bundled, other)]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    assert done[0].returncode == 0 and len(done[0].stdout.strip()) == 8, done[0].stderr
+    assert done[1].returncode == 2 and "Traceback" not in done[1].stderr, done[1].stderr
+    assert f"the goldens cache {theirs.parent} cannot be used by this user (Permission denied)" in done[1].stderr, done[1].stderr

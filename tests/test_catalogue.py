@@ -12,10 +12,11 @@ grades it on data of the original release's size (or ``--catalogue-data ../share
 change with the data.
 
 Entries confined to different parts share a submission: one that changes only stream_data.py
-(8.1), and one per 8.2 part among those that change only stream_queries.py. The feed and the
+(8.1), and queries-only ones whose 8.2 parts do not overlap. The feed and the
 queries run in separate children, the replay (not the feed) fills the queries' input, and each
-8.2 part is its own query, so each entry is judged on its own part, and a submission of four
-entries costs one grading. Each entry's test looks at its own parts and at the parts no other
+8.2 part is its own query, so each entry is judged on its own parts, and a submission of four
+entries costs one grading. The right edits of the reference (settings that must change nothing)
+share one copy of it too. Each entry's test looks at its own parts and at the parts no other
 entry of its submission claims (which must be at full marks).
 """
 
@@ -38,7 +39,7 @@ from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.verdict import Grade
 from tests.conftest import grading
 
-# One grading per packed wrong submission and per right entry (19 today) on 2 workers. The module-scoped
+# One grading per packed wrong submission and per right submission (15 today) on 2 workers. The module-scoped
 # fixture is charged to the first test that uses it, so that test may need more than the
 # project's default timeout (900 s) on a loaded machine.
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
@@ -55,20 +56,22 @@ def _file_of(name: str) -> str | None:
     return files.pop() if len(files) == 1 else None
 
 
-def _slot(name: str) -> str | None:
-    """The one part an entry's edits are confined to: 8.1 for a feed-only entry, its part for a
-    queries-only entry that declares one; None when it must be graded alone."""
-    file, parts = _file_of(name), WRONG[name]["parts"]
-    if file == "stream_data.py":
-        return "8.1"
-    return parts[0] if file == "stream_queries.py" and len(parts) == 1 else None
+def _slot(name: str) -> frozenset[str] | None:
+    """The parts an entry's edits are confined to: 8.1 for a feed-only entry, its 8.2 parts for a
+    queries-only entry; None when it must be graded alone (it changes both files, or says so)."""
+    file, parts = _file_of(name), frozenset(WRONG[name]["parts"])
+    if WRONG[name].get("alone"):
+        return None
+    if file == "stream_data.py" and parts == {"8.1"}:
+        return parts
+    return parts if file == "stream_queries.py" and "8.1" not in parts else None
 
 
-def _edits_fit(names: list[str]) -> bool:
+def _edits_fit(entries: list[dict]) -> bool:
     """Whether the entries' edits all apply to one copy of the reference (no anchor used twice)."""
     assert REFERENCE is not None
     texts = {name: (REFERENCE / name).read_text(encoding="utf-8") for name in ("stream_data.py", "stream_queries.py")}
-    for edit in (e for name in names for e in WRONG[name]["edit"]):
+    for edit in (e for entry in entries for e in entry["edit"]):
         if texts[edit["file"]].count(edit["old"]) != 1:
             return False
         texts[edit["file"]] = texts[edit["file"]].replace(edit["old"], edit["new"])
@@ -77,14 +80,15 @@ def _edits_fit(names: list[str]) -> bool:
 
 def _submissions() -> dict[str, list[str]]:
     """Submission folder -> the wrong entries it holds. Entries confined to different parts share a
-    submission (at most one per part, when their edits fit together): the parts run in separate
-    children or as separate queries, so each is judged on its own part, and the catalogue costs
-    fewer gradings. An entry that spans parts is graded alone."""
+    submission (no part claimed twice, when their edits fit together): the parts run in separate
+    children or as separate queries, so each is judged on its own parts, and the catalogue costs
+    fewer gradings. An entry that changes both files is graded alone, and so is one that says
+    ``alone = true`` (one whose start_queries raises: the grader then starts the other queries itself)."""
     groups: list[list[str]] = []
-    for name in sorted(WRONG, key=lambda n: (_slot(n) is None, n)):
+    for name in sorted(WRONG, key=lambda n: (_slot(n) is None, -len(_slot(n) or ()), n)):
         slot = _slot(name)
-        home = next((g for g in groups if slot is not None and slot not in map(_slot, g) and None not in map(_slot, g)
-                     and _edits_fit([*g, name])), None)
+        home = next((g for g in groups if slot is not None and all(_slot(n) is not None and not slot & _slot(n) for n in g)
+                     and _edits_fit([WRONG[n] for n in [*g, name]])), None)
         if home is None:
             groups.append([name])
         else:
@@ -92,8 +96,25 @@ def _submissions() -> dict[str, list[str]]:
     return {"__".join(group): group for group in groups}
 
 
+def _right_submissions() -> dict[str, list[str]]:
+    """Submission folder -> the right entries it holds. A right folder is graded as it is; the
+    right edits of the reference (settings that must change nothing) share one copy of it where
+    their edits fit together: together they must still get full marks and each its feedback."""
+    groups: list[list[str]] = [[name] for name in sorted(RIGHT) if "edit" not in RIGHT[name]]
+    edited: list[list[str]] = []
+    for name in sorted(n for n in RIGHT if "edit" in RIGHT[n]):
+        home = next((g for g in edited if _edits_fit([RIGHT[n] for n in [*g, name]])), None)
+        if home is None:
+            edited.append([name])
+        else:
+            home.append(name)
+    return {"__".join(group): group for group in groups + edited}
+
+
 SUBMISSIONS = _submissions()
 FOLDER_OF = {name: folder for folder, names in SUBMISSIONS.items() for name in names}
+RIGHT_SUBMISSIONS = _right_submissions()
+RIGHT_FOLDER_OF = {name: folder for folder, names in RIGHT_SUBMISSIONS.items() for name in names}
 
 
 @dataclass
@@ -134,9 +155,11 @@ def build_wrong(names: list[str], target: Path) -> Path:
     return build([WRONG[name] for name in names], target)
 
 
-def right_folder(name: str, scratch: Path) -> Path:
-    """A right variant: its own folder under right/, or the reference with its edits."""
-    return build([RIGHT[name]], scratch) if "edit" in RIGHT[name] else HERE / "right" / name
+def right_folder(names: list[str], scratch: Path) -> Path:
+    """A right variant: its own folder under right/, or the reference with the edits of ``names``."""
+    if "edit" not in RIGHT[names[0]]:
+        return HERE / "right" / names[0]
+    return build([RIGHT[name] for name in names], scratch)
 
 
 @pytest.fixture(scope="module")
@@ -147,7 +170,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory, catalogue_data: Path) -> Gr
     rubric = settings.rubric
     out = tmp_path_factory.mktemp("catalogue")
     paths = [build_wrong(names, out.parent / "wrong" / folder) for folder, names in SUBMISSIONS.items()]
-    paths += [right_folder(name, out.parent / "right" / name) for name in RIGHT]
+    paths += [right_folder(names, out.parent / "right" / folder) for folder, names in RIGHT_SUBMISSIONS.items()]
     result = grade_batch(paths, out, settings, jobs=2)
     assert result.grader_errors == 0, "\n".join(_describe(g, rubric) for g in result.grades if g.status == "error")
     grades = {g.source: g for g in result.grades}  # by folder: a student id is cut at 80 characters
@@ -184,11 +207,12 @@ def test_catalogue_matches_folders() -> None:
 
 @pytest.mark.parametrize("name", sorted(RIGHT))
 def test_right_variant_gets_full_marks(graded: Graded, name: str) -> None:
-    grade = graded.grades[name]
+    folder = RIGHT_FOLDER_OF[name]
+    grade = graded.grades[folder]
     assert grade.status == "graded", _describe(grade, graded.rubric)
     assert grade.score == grade.max_score, _describe(grade, graded.rubric)
     for phrase in RIGHT[name].get("feedback", []):
-        assert phrase in graded.feedback[name], f"feedback lacks {phrase!r}\n{graded.feedback[name]}"
+        assert phrase in graded.feedback[folder], f"feedback lacks {phrase!r}\n{graded.feedback[folder]}"
 
 
 @pytest.mark.parametrize("name", sorted(WRONG))
