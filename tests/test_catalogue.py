@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import shutil
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from grader.rubric import DEFAULT_RUBRIC, Rubric, load_rubric
 from grader.verdict import Grade
 from tests.conftest import grading
 
-# One grading per packed wrong submission and per right submission (15 today) on 2 workers. The module-scoped
+# One grading per packed wrong submission and per right submission (16 today) on 2 workers. The module-scoped
 # fixture is charged to the first test that uses it, so that test may need more than the
 # project's default timeout (900 s) on a loaded machine.
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
@@ -78,21 +79,30 @@ def _edits_fit(entries: list[dict]) -> bool:
     return True
 
 
+def _first_fit(names: list[str], fits: Callable[[list[str], str], bool]) -> list[list[str]]:
+    """``names`` in groups: each joins the first group it fits beside, or starts one."""
+    groups: list[list[str]] = []
+    for name in names:
+        home = next((group for group in groups if fits(group, name)), None)
+        if home is None:
+            groups.append([name])
+        else:
+            home.append(name)
+    return groups
+
+
 def _submissions() -> dict[str, list[str]]:
     """Submission folder -> the wrong entries it holds. Entries confined to different parts share a
     submission (no part claimed twice, when their edits fit together): the parts run in separate
     children or as separate queries, so each is judged on its own parts, and the catalogue costs
     fewer gradings. An entry that changes both files is graded alone, and so is one that says
     ``alone = true`` (one whose start_queries raises: the grader then starts the other queries itself)."""
-    groups: list[list[str]] = []
-    for name in sorted(WRONG, key=lambda n: (_slot(n) is None, -len(_slot(n) or ()), n)):
+    def fits(group: list[str], name: str) -> bool:
         slot = _slot(name)
-        home = next((g for g in groups if slot is not None and all(_slot(n) is not None and not slot & _slot(n) for n in g)
-                     and _edits_fit([WRONG[n] for n in [*g, name]])), None)
-        if home is None:
-            groups.append([name])
-        else:
-            home.append(name)
+        return (slot is not None and all(_slot(n) is not None and not slot & _slot(n) for n in group)
+                and _edits_fit([WRONG[n] for n in [*group, name]]))
+
+    groups = _first_fit(sorted(WRONG, key=lambda n: (_slot(n) is None, -len(_slot(n) or ()), n)), fits)
     return {"__".join(group): group for group in groups}
 
 
@@ -100,15 +110,10 @@ def _right_submissions() -> dict[str, list[str]]:
     """Submission folder -> the right entries it holds. A right folder is graded as it is; the
     right edits of the reference (settings that must change nothing) share one copy of it where
     their edits fit together: together they must still get full marks and each its feedback."""
-    groups: list[list[str]] = [[name] for name in sorted(RIGHT) if "edit" not in RIGHT[name]]
-    edited: list[list[str]] = []
-    for name in sorted(n for n in RIGHT if "edit" in RIGHT[n]):
-        home = next((g for g in edited if _edits_fit([RIGHT[n] for n in [*g, name]])), None)
-        if home is None:
-            edited.append([name])
-        else:
-            home.append(name)
-    return {"__".join(group): group for group in groups + edited}
+    groups = [[name] for name in sorted(RIGHT) if "edit" not in RIGHT[name]]
+    groups += _first_fit(sorted(n for n in RIGHT if "edit" in RIGHT[n]),
+                         lambda group, name: _edits_fit([RIGHT[n] for n in [*group, name]]))
+    return {"__".join(group): group for group in groups}
 
 
 SUBMISSIONS = _submissions()
