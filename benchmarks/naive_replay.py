@@ -1,7 +1,7 @@
 """The naive baseline: the reference's queries on a replay driven the simplest way.
 
-One ``processAllAvailable`` per step and query, Spark's settings untouched but for what the
-arguments say. Run as a script (a fresh JVM each time): ``naive_replay.py DATA STEPS [conf=value...]``.
+One ``processAllAvailable`` per step folder and query (no schedule: every folder is a replay step
+of its own), Spark's settings untouched but for what the arguments say. Run as a script (a fresh JVM each time): ``naive_replay.py DATA STEPS [conf=value...]``.
 Prints one JSON line: steps, seconds of streaming, seconds in all.
 """
 
@@ -11,6 +11,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BEGAN = time.monotonic()
@@ -18,9 +19,23 @@ BEGAN = time.monotonic()
 from pyspark.sql import SparkSession  # noqa: E402
 
 from grader.contract import START  # noqa: E402
-from grader.dataset import KINDS, list_steps  # noqa: E402
+from grader.dataset import KINDS  # noqa: E402
 from grader.paths import REFERENCE  # noqa: E402
 from grader.replay.driver import publish, step_tables  # noqa: E402
+from grader.replay.schedule import ReplayStep, read_folders  # noqa: E402
+
+
+def replay(data_dir: Path, steps: int, results: Path, after: Callable[[int], None]) -> int:
+    """Publish the first ``steps`` step folders into ``results/stream/input``, one replay step each,
+    calling ``after(index)`` after each; the number of steps published."""
+    for kind in KINDS:
+        (results / "stream" / "input" / kind).mkdir(parents=True)
+    folders, tables = read_folders(data_dir)
+    timeline = [ReplayStep((folder,)) for folder in folders[:steps]]
+    for index, step in enumerate(timeline):
+        publish(step_tables(tables, step, START), step, results)
+        after(index)
+    return len(timeline)
 
 
 def main(data_dir: Path, steps: int, conf: dict[str, str]) -> dict:
@@ -32,26 +47,24 @@ def main(data_dir: Path, steps: int, conf: dict[str, str]) -> dict:
     sys.path.insert(0, str(REFERENCE))
     import stream_queries
 
+    queries: list = []
     with tempfile.TemporaryDirectory() as scratch:
         results = Path(scratch)
-        for kind in KINDS:
-            (results / "stream" / "input" / kind).mkdir(parents=True)
-        timeline = list_steps(data_dir)[:steps]
-        streaming = time.monotonic()
-        queries = []
-        for index, step in enumerate(timeline):
-            publish(step_tables(data_dir, step, START), step, results)
+
+        def drive(index: int) -> None:
             if index == 0:
-                queries = stream_queries.start_queries(spark, results)
+                queries.extend(stream_queries.start_queries(spark, results))
             for query in queries:
                 query.processAllAvailable()
+
+        streaming = time.monotonic()
+        published = replay(data_dir, steps, results, drive)
         streaming = time.monotonic() - streaming
         batches = sum(len(q.recentProgress) for q in queries)
         for query in queries:
             query.stop()
-    return {"steps": len(timeline), "streaming_s": round(streaming, 2), "total_s": round(time.monotonic() - BEGAN, 2),
+    return {"steps": published, "streaming_s": round(streaming, 2), "total_s": round(time.monotonic() - BEGAN, 2),
             "batches": batches}
-
 
 if __name__ == "__main__":
     settings = dict(arg.split("=", 1) for arg in sys.argv[3:])

@@ -1,0 +1,34 @@
+"""The benchmarks still run against today's replay (``make benchmark`` is run by hand, so nothing
+else would notice): the naive baseline's publishing, without Spark.
+
+Its figures are only worth comparing if it publishes what the grader's replay publishes, one step
+folder at a time: every folder in time order, every row once.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from grader.dataset import KINDS, list_steps, read_step
+from grader.paths import BUNDLED_DATA
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import naive_replay
+
+
+def test_the_naive_baseline_publishes_each_step_folder_alone_with_all_its_rows(tmp_path: Path) -> None:
+    steps = list_steps(BUNDLED_DATA)[:4]
+    seen: list[list[str]] = []
+
+    def after(index: int) -> None:
+        seen.append(sorted(p.name for p in (tmp_path / "stream" / "input" / "accelerations").iterdir()))
+
+    assert naive_replay.replay(BUNDLED_DATA, len(steps), tmp_path, after) == len(steps)
+    assert seen == [[s.name for s in steps[: n + 1]] for n in range(len(steps))], "one folder per step, in time order"
+    for kind in KINDS:
+        for step in steps:
+            published = pq.read_table(tmp_path / "stream" / "input" / kind / step.name)
+            assert published.num_rows == read_step(BUNDLED_DATA, kind, step.name).num_rows, (kind, step.name)
