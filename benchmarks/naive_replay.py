@@ -1,7 +1,8 @@
 """The naive baseline: the reference's queries on a replay driven the simplest way.
 
 One ``processAllAvailable`` per step folder and query (no schedule: every folder is a replay step
-of its own), Spark's settings untouched but for what the arguments say. Run as a script (a fresh JVM each time): ``naive_replay.py DATA STEPS [conf=value...]``.
+of its own), Spark's settings untouched but for what the arguments say. Run as a script (a fresh
+JVM each time): ``naive_replay.py DATA STEPS [conf=value...]``.
 Prints one JSON line: steps, seconds of streaming, seconds in all.
 """
 
@@ -65,6 +66,7 @@ def main(data_dir: Path, steps: int, conf: dict[str, str]) -> dict:
             query.stop()
     return {"steps": published, "streaming_s": round(streaming, 2), "total_s": round(time.monotonic() - BEGAN, 2),
             "batches": batches}
+
 
 if __name__ == "__main__":
     settings = dict(arg.split("=", 1) for arg in sys.argv[3:])

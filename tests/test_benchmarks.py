@@ -7,7 +7,7 @@ folder at a time: every folder in time order, every row once.
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,8 +15,11 @@ import pyarrow.parquet as pq
 from grader.dataset import KINDS, list_steps, read_step
 from grader.paths import BUNDLED_DATA
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import naive_replay
+_SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "naive_replay.py"
+_SPEC = importlib.util.spec_from_file_location("naive_replay", _SCRIPT)
+assert _SPEC and _SPEC.loader
+naive_replay = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(naive_replay)  # by its path: benchmarks/ is not on sys.path (its settings.py would shadow)
 
 
 def test_the_naive_baseline_publishes_each_step_folder_alone_with_all_its_rows(tmp_path: Path) -> None:
