@@ -83,6 +83,22 @@ def test_without_a_place_to_build_grading_goes_on_and_says_why(monkeypatch: pyte
     assert str(blocked / "var") in said[0]
 
 
+def test_a_build_clears_what_an_interrupted_build_left_and_the_archive_it_replaces(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Only the lock's holder builds, so a dump file beside it is an interrupted build's: it would
+    take disk in the virtual environment for ever. The build itself (a JVM) is stood in for."""
+    monkeypatch.setattr(class_archive, "folder", lambda: tmp_path)
+    monkeypatch.setattr(class_archive, "_disabled", False)
+    monkeypatch.setattr(class_archive, "build", lambda target: target.write_bytes(b"archive"))
+    left = [tmp_path / f".{class_archive.path().name}.4242", tmp_path / ".jvm-0ld.jsa.77", tmp_path / "jvm-0ld.jsa"]
+    for stale in left:
+        stale.write_bytes(b"half")
+    keep = tmp_path / "notes.txt"
+    keep.write_text("not the archive's")
+    assert class_archive.ensure(lambda line: None) == class_archive.path()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".lock", class_archive.path().name, "notes.txt"])
+
+
 def test_a_new_java_or_pyspark_gets_a_new_archive(monkeypatch: pytest.MonkeyPatch) -> None:
     """The archive's name follows what it depends on, so an upgraded install never maps an old one."""
     import pyspark

@@ -105,6 +105,8 @@ def ensure(say: Callable[[str], None] = lambda line: print(line, file=sys.stderr
             fcntl.flock(lock, fcntl.LOCK_EX)  # another grader on this machine may be building it
             if target.is_file():
                 return target
+            for partial in folder().glob(".jvm-*.jsa.*"):
+                partial.unlink(missing_ok=True)  # an interrupted build's (only the lock's holder builds)
             say(f"Building the JVM class archive for this install (once; about 40 s): {target}")
             began = time.monotonic()
             build(target)
